@@ -1,0 +1,8 @@
+/** The public surface for programs that import this project as a library. */
+export { KubeadmCluster } from "./kubeadmCluster";
+export type { KubeadmClusterArgs, NodeSummary } from "./kubeadmCluster";
+export { ConfigError, DEFAULTS, validateClusterConfig } from "./clusterConfig";
+export type { ClusterConfig, ClusterConfigInput } from "./clusterConfig";
+export { preflight } from "./preflight";
+export type { PreflightResult } from "./preflight";
+export { resolveMyIp } from "./callerIp";

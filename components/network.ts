@@ -1,0 +1,104 @@
+/**
+ * Network: a VPC, one public subnet per availability zone, an internet gateway and its route,
+ * and the security groups of the cluster with exactly the ports kubeadm and the CNI need.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { splitCidr, subnetPrefixFor } from "./cidr";
+import type { CniName } from "./clusterConfig";
+import { clusterTags, typeToken } from "./naming";
+import { createSecurityGroupRules, SecurityGroups } from "./securityGroupRules";
+
+export interface NetworkArgs {
+  readonly clusterName: string;
+  readonly vpcCidr: string;
+  /** Zone names to use, in order; one subnet per zone. */
+  readonly availabilityZones: readonly string[];
+  readonly cni: CniName;
+  readonly sshIngressCidrs: readonly string[];
+  readonly apiIngressCidrs: readonly string[];
+  readonly nodePortIngressCidrs: readonly string[];
+}
+
+export class Network extends pulumi.ComponentResource {
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly subnetIds: pulumi.Output<string>[];
+  /** Subnet CIDRs, index-aligned with `subnetIds` and `availabilityZones`. */
+  public readonly subnetCidrs: string[];
+  public readonly availabilityZones: readonly string[];
+  public readonly securityGroups: SecurityGroups;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(typeToken("Network"), name, {}, opts);
+    const tags = (extra: Record<string, string>) => clusterTags(args.clusterName, extra);
+
+    const vpc = new aws.ec2.Vpc(
+      `${name}-vpc`,
+      {
+        cidrBlock: args.vpcCidr,
+        // Private DNS names (ip-10-0-0-10.ec2.internal) are the Kubernetes node names.
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        tags: tags({ Name: `${args.clusterName}-vpc` }),
+      },
+      { parent: this },
+    );
+
+    const igw = new aws.ec2.InternetGateway(
+      `${name}-igw`,
+      { vpcId: vpc.id, tags: tags({ Name: `${args.clusterName}-igw` }) },
+      { parent: this },
+    );
+
+    const routeTable = new aws.ec2.RouteTable(
+      `${name}-public`,
+      { vpcId: vpc.id, tags: tags({ Name: `${args.clusterName}-public` }) },
+      { parent: this },
+    );
+    new aws.ec2.Route(
+      `${name}-default-route`,
+      { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
+      { parent: this },
+    );
+
+    const prefix = subnetPrefixFor(args.vpcCidr, args.availabilityZones.length);
+    this.subnetCidrs = splitCidr(args.vpcCidr, prefix, args.availabilityZones.length);
+    this.availabilityZones = args.availabilityZones;
+    this.subnetIds = args.availabilityZones.map((az, i) => {
+      const subnet = new aws.ec2.Subnet(
+        `${name}-public-${i}`,
+        {
+          vpcId: vpc.id,
+          availabilityZone: az,
+          cidrBlock: this.subnetCidrs[i]!,
+          mapPublicIpOnLaunch: true,
+          tags: tags({ Name: `${args.clusterName}-public-${az}` }),
+        },
+        { parent: this },
+      );
+      new aws.ec2.RouteTableAssociation(
+        `${name}-public-${i}`,
+        { subnetId: subnet.id, routeTableId: routeTable.id },
+        { parent: this },
+      );
+      return subnet.id;
+    });
+
+    this.securityGroups = createSecurityGroupRules(name, {
+      clusterName: args.clusterName,
+      vpcId: vpc.id,
+      cni: args.cni,
+      sshIngressCidrs: args.sshIngressCidrs,
+      apiIngressCidrs: args.apiIngressCidrs,
+      nodePortIngressCidrs: args.nodePortIngressCidrs,
+      parent: this,
+    });
+
+    this.vpcId = vpc.id;
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      subnetIds: this.subnetIds,
+      securityGroups: this.securityGroups,
+    });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * One guest step as a `remote.Command` with the options every step shares:
+ * - runs once per instance: `triggers` are the ids of the instances the step runs on and is about,
+ *   so a replaced node is bootstrapped again and nothing else is;
+ * - an edited script does not re-run on running nodes: `update` is a logged no-op, so the new
+ *   text applies to new and replaced nodes only (day-2 changes are explicit resources);
+ * - no `PULUMI_COMMAND_STDOUT` from the previous run in the environment (it could hold a token);
+ * - steps whose stdout carries a secret log only stderr and mark stdout secret.
+ */
+import * as remote from "@pulumi/command/remote";
+import * as pulumi from "@pulumi/pulumi";
+import { remoteInvocation, StepName } from "../scripts/render";
+
+export interface SshTarget {
+  readonly host: pulumi.Input<string>;
+  readonly user: string;
+  readonly privateKey: pulumi.Input<string>;
+}
+
+export interface RemoteStepArgs {
+  readonly step: StepName;
+  /** Where the command runs. */
+  readonly target: SshTarget;
+  /** Short tag for the script's file name on the node, e.g. the node it is about. */
+  readonly tag: string;
+  /** Rendered script text (no secrets). */
+  readonly script: pulumi.Input<string>;
+  /** Rendered script run when the resource is deleted (no secrets). */
+  readonly deleteScript?: pulumi.Input<string>;
+  /** Secret bundle for stdin. */
+  readonly stdin?: pulumi.Input<string>;
+  /** Instance ids whose replacement must re-run this step. */
+  readonly triggers: pulumi.Input<string>[];
+  /** The step prints a secret (token, kubeconfig): stdout is secret and never logged. */
+  readonly secretStdout?: boolean;
+  /** The first SSH contact with a booting instance keeps dialling until the timeout. */
+  readonly firstContact?: boolean;
+  readonly createTimeout?: string;
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+  readonly parent: pulumi.Resource;
+}
+
+const UPDATE_NOTICE =
+  "echo 'kubeadm-aws: this bootstrap step changed; it runs on new and replaced nodes, " +
+  "running nodes are left as they are (see README: day-2 operations)' >&2";
+
+export function remoteStep(name: string, args: RemoteStepArgs): remote.Command {
+  const invoke = (script: pulumi.Input<string>) =>
+    pulumi.output(script).apply((text) => remoteInvocation(args.step, text, args.tag));
+  return new remote.Command(
+    name,
+    {
+      connection: {
+        host: args.target.host,
+        user: args.target.user,
+        privateKey: args.target.privateKey,
+        // pulumi-command has no delay between dial attempts (pulumi-command#1238); while an
+        // instance boots each attempt times out after perDialTimeout, so unlimited attempts are
+        // bounded by the step's create timeout instead.
+        dialErrorLimit: args.firstContact ? -1 : 20,
+        perDialTimeout: 30,
+      },
+      create: invoke(args.script),
+      update: UPDATE_NOTICE,
+      delete: args.deleteScript ? invoke(args.deleteScript) : undefined,
+      stdin: args.stdin,
+      triggers: args.triggers,
+      addPreviousOutputInEnv: false,
+      logging: args.secretStdout ? "stderr" : "stdoutAndStderr",
+    },
+    {
+      parent: args.parent,
+      dependsOn: args.dependsOn,
+      additionalSecretOutputs: args.secretStdout ? ["stdout"] : [],
+      customTimeouts: { create: args.createTimeout ?? "20m", update: "5m", delete: "10m" },
+    },
+  );
+}
