@@ -67,6 +67,8 @@ export interface BootstrapResult {
   readonly clusterReady: remote.Command;
   /** Every command, by its resource name: used by tests and by the benchmark. */
   readonly commands: ReadonlyMap<string, remote.Command>;
+  /** Rendered configuration files by relative path (`<node>/kubeadm-join.yaml`), for review. */
+  readonly artifacts: ReadonlyMap<string, pulumi.Output<string>>;
 }
 
 /** The kubeadm settings shared by every node of the cluster. */
@@ -88,6 +90,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   if (!cp0) throw new Error("the bootstrap needs at least one control-plane node");
   const criSocket = CRI_SOCKETS[config.containerRuntime];
   const commands = new Map<string, remote.Command>();
+  const artifacts = new Map<string, pulumi.Output<string>>();
   const target = (node: ClusterNode): SshTarget => ({
     host: node.publicIp,
     user: args.sshUser,
@@ -142,13 +145,17 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   }
 
   // init on the first control-plane node.
+  const initConfig = pulumi
+    .all([settings, nodeSettings(cp0)])
+    .apply(([s, n]) => renderInitConfig(s, n));
+  artifacts.set(`${cp0.name}/kubeadm-init.yaml`, initConfig);
   const init = step(`${cp0.name}-init`, {
     step: "init",
     target: target(cp0),
     tag: cp0.name,
-    script: pulumi.all([settings, nodeSettings(cp0)]).apply(([s, n]) =>
+    script: pulumi.all([settings, initConfig]).apply(([s, kubeadmConfig]) =>
       steps.renderInit({
-        kubeadmConfig: renderInitConfig(s, n),
+        kubeadmConfig,
         criSocket,
         apiEndpointHost: s.controlPlaneEndpoint.split(":")[0]!,
         timeoutSeconds: TIMEOUTS.kubeadm,
@@ -160,6 +167,9 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
     createTimeout: "30m",
   });
 
+  const calicoResources =
+    config.cni === "calico" ? renderCalicoResources({ podCidr: config.podCidr }) : "";
+  if (calicoResources) artifacts.set("calico-resources.yaml", pulumi.output(calicoResources));
   const cni = step(`${name}-cni`, {
     step: "cni",
     target: target(cp0),
@@ -198,16 +208,20 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
             : { token: stdout.trim() },
         ),
       );
+    const joinConfig = pulumi
+      .all([settings, nodeSettings(node), args.pki.caCertHash])
+      .apply(([s, n, hash]) => renderJoinConfig(s, n, node.role, hash));
+    artifacts.set(`${node.name}/kubeadm-join.yaml`, joinConfig);
     const join = step(`${node.name}-join`, {
       step: "join",
       target: target(node),
       tag: node.name,
       script: pulumi
-        .all([settings, nodeSettings(node), args.pki.caCertHash, cp0.privateIp])
-        .apply(([s, n, hash, bootstrapIp]) =>
+        .all([settings, joinConfig, cp0.privateIp])
+        .apply(([s, rendered, bootstrapIp]) =>
           steps.renderJoin({
             role: node.role,
-            joinConfig: renderJoinConfig(s, n, node.role, hash),
+            joinConfig: rendered,
             criSocket,
             apiEndpointHost: s.controlPlaneEndpoint.split(":")[0]!,
             apiEndpointPort: API_PORT,
@@ -288,5 +302,5 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
     dependsOn: [clusterReady],
   });
 
-  return { kubeconfig: pulumi.secret(kubeconfig.stdout), clusterReady, commands };
+  return { kubeconfig: pulumi.secret(kubeconfig.stdout), clusterReady, commands, artifacts };
 }

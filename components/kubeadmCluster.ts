@@ -54,6 +54,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly machines: Nodes;
   /** Every bootstrap command by resource name (tests, the benchmark and the render tool use it). */
   public readonly bootstrapCommands: ReadonlyMap<string, remote.Command>;
+  /** Rendered kubeadm/CNI configuration files by relative path, for review (`npm run render`). */
+  public readonly bootstrapArtifacts: ReadonlyMap<string, pulumi.Output<string>>;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("KubeadmCluster"), name, {}, opts);
@@ -155,6 +157,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
     this.kubeconfig = bootstrap.kubeconfig;
     this.bootstrapCommands = bootstrap.commands;
+    this.bootstrapArtifacts = bootstrap.artifacts;
     this.apiEndpoint = pulumi.interpolate`https://${this.apiLoadBalancer.dnsName}:6443`;
     this.vpcId = this.network.vpcId;
     this.nodes = pulumi.all(

@@ -31,6 +31,19 @@ export type ParamValue = string | number | boolean | readonly string[];
 export type ScriptParams = Readonly<Record<string, ParamValue>>;
 
 const PARAM_NAME = /^[A-Z][A-Z0-9_]*$/;
+/** Characters that never need quoting in bash words. */
+const SAFE_WORD = /^[A-Za-z0-9_./:@%+=,-]+$/;
+
+/**
+ * Quotes one value for bash, preferring the form a reviewer reads most easily: bare for safe
+ * words, single quotes when the value holds no single quote (nothing expands inside them), and
+ * `shell-quote` for the rest.
+ */
+export function shellWord(value: string): string {
+  if (SAFE_WORD.test(value)) return value;
+  if (!value.includes("'")) return `'${value}'`;
+  return quote([value]);
+}
 
 /** Reads a script file that ships next to this module. */
 export function readScriptFile(fileName: string): string {
@@ -48,12 +61,10 @@ export function renderParam(name: string, value: ParamValue): string {
     throw new Error(`script parameter name ${JSON.stringify(name)} must match ${PARAM_NAME}`);
   }
   if (Array.isArray(value)) {
-    const items = (value as readonly string[]).map((v) => quote([v])).join(" ");
+    const items = (value as readonly string[]).map(shellWord).join(" ");
     return `readonly -a ${name}=(${items})`;
   }
-  const text = String(value);
-  // quote([""]) gives '' which is what we want for empty values.
-  return `readonly ${name}=${quote([text])}`;
+  return `readonly ${name}=${shellWord(String(value))}`;
 }
 
 /**
@@ -67,7 +78,7 @@ export function renderScript(step: StepName, params: ScriptParams = {}): string 
     "#!/usr/bin/env bash",
     `# kubeadm-aws step: ${step}. Generated from scripts/${step}.sh; parameters below.`,
     "set -Eeuo pipefail",
-    `readonly STEP=${quote([step])}`,
+    `readonly STEP=${shellWord(step)}`,
     ...names.map((n) => renderParam(n, params[n] as ParamValue)),
   ].join("\n");
   return [header, bodyOf(readScriptFile("lib.sh")), bodyOf(readScriptFile(`${step}.sh`))].join(
@@ -91,10 +102,10 @@ export function remoteInvocation(step: StepName, script: string, instanceTag = "
   const file = `/var/lib/kubeadm-aws/steps/${step}-${instanceTag}.sh`;
   return [
     `sudo -n install -d -m 0700 /var/lib/kubeadm-aws/steps`,
-    `sudo -n tee ${quote([file])} >/dev/null <<'${HEREDOC_END}'`,
+    `sudo -n tee ${shellWord(file)} >/dev/null <<'${HEREDOC_END}'`,
     script.replace(/\n*$/, ""),
     HEREDOC_END,
-    `sudo -n chmod 0700 ${quote([file])} && sudo -n bash ${quote([file])}`,
+    `sudo -n chmod 0700 ${shellWord(file)} && sudo -n bash ${shellWord(file)}`,
   ].join("\n");
 }
 

@@ -22,7 +22,7 @@ export interface RecordedResource {
 }
 
 export const CA_CERT_PEM = fs.readFileSync(path.join(__dirname, "fixtures", "ca.crt"), "utf8");
-export const FAKE_TOKEN = "abcdef.0123456789abcdef";
+export const FAKE_TOKEN = "mock01.m0cktokenvalue01";
 export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
 
 /** EC2 instance types the mocks know: vCPU, MiB, architectures. */
@@ -88,7 +88,7 @@ export async function installMocks(stack = "dev"): Promise<Harness> {
           type: args.type,
           name: args.name,
           urn,
-          inputs: args.inputs,
+          inputs: unwrapSecrets(args.inputs),
           dependencies: meta?.deps ?? [],
           additionalSecretOutputs: meta?.secrets ?? [],
           parentUrn,
@@ -144,6 +144,17 @@ export async function installMocks(stack = "dev"): Promise<Harness> {
     },
     nameOfUrn: (urn) => urn.split("::").pop()!,
   };
+}
+
+/** The SDK hands mocks secret inputs as sentinel objects; tests want the plain values. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function unwrapSecrets(value: any): any {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === "object") {
+    if (SECRET_SIG in value) return unwrapSecrets(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
 }
 
 function mockState(

@@ -1,0 +1,318 @@
+/**
+ * The AWS layer under Pulumi mocks, for the dev stack (1 + 1) and a 3 + 3 cluster:
+ * resource types and counts, zone spread, every security-group rule, instance hardening,
+ * the API load balancer's settings and the secret outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Harness, installMocks, RecordedResource, settle, valueOf } from "../harness";
+
+let h: Harness;
+let lib: typeof import("../../components");
+
+const SSH = "203.0.113.10/32";
+
+async function build(name: string, input: Parameters<typeof lib.validateClusterConfig>[0]) {
+  const config = lib.validateClusterConfig({ clusterName: name, sshIngressCidrs: [SSH], ...input });
+  const cluster = new lib.KubeadmCluster(name, { config, preflight: await lib.preflight(config) });
+  await settle(cluster.kubeconfig, cluster.nodes);
+  const mine = (r: RecordedResource) => r.name.startsWith(`${name}-`) || r.name === name;
+  const of = (type: string) => h.byType(type).filter(mine);
+  return { cluster, of };
+}
+
+let dev: Awaited<ReturnType<typeof build>>;
+let big: Awaited<ReturnType<typeof build>>;
+
+beforeAll(async () => {
+  h = await installMocks();
+  lib = await import("../../components");
+  dev = await build("dev", {});
+  big = await build("big", {
+    controlPlane: { count: 3 },
+    workers: { count: 3 },
+    availabilityZoneCount: 3,
+    cni: "calico",
+    nodePortIngressCidrs: ["198.51.100.0/24"],
+  });
+});
+
+const count = (b: typeof dev, type: string) => b.of(type).length;
+
+describe("resources", () => {
+  test.each([
+    ["aws:ec2/vpc:Vpc", 1, 1],
+    ["aws:ec2/subnet:Subnet", 2, 3],
+    ["aws:ec2/internetGateway:InternetGateway", 1, 1],
+    ["aws:ec2/routeTable:RouteTable", 1, 1],
+    ["aws:ec2/route:Route", 1, 1],
+    ["aws:ec2/routeTableAssociation:RouteTableAssociation", 2, 3],
+    ["aws:ec2/securityGroup:SecurityGroup", 3, 3],
+    ["aws:ec2/instance:Instance", 2, 6],
+    ["aws:ec2/keyPair:KeyPair", 1, 1],
+    ["aws:lb/loadBalancer:LoadBalancer", 1, 1],
+    ["aws:lb/targetGroup:TargetGroup", 1, 1],
+    ["aws:lb/listener:Listener", 1, 1],
+    ["aws:lb/targetGroupAttachment:TargetGroupAttachment", 1, 3],
+    ["tls:index/privateKey:PrivateKey", 5, 5],
+    ["tls:index/selfSignedCert:SelfSignedCert", 3, 3],
+    ["random:index/randomBytes:RandomBytes", 1, 1],
+  ])("%s: %i in dev, %i in 3 + 3", (type, devCount, bigCount) => {
+    expect(count(dev, type)).toBe(devCount);
+    expect(count(big, type)).toBe(bigCount);
+  });
+
+  test("the VPC resolves EC2 private DNS names (they are the node names)", () => {
+    expect(dev.of("aws:ec2/vpc:Vpc")[0]!.inputs).toMatchObject({
+      cidrBlock: "10.0.0.0/16",
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+    });
+  });
+
+  test("subnets are public, one per zone, carved from the VPC", () => {
+    const subnets = big.of("aws:ec2/subnet:Subnet").map((s) => s.inputs);
+    expect(subnets.map((s) => [s.availabilityZone, s.cidrBlock])).toEqual([
+      ["us-east-1a", "10.0.0.0/18"],
+      ["us-east-1b", "10.0.64.0/18"],
+      ["us-east-1c", "10.0.128.0/18"],
+    ]);
+    expect(subnets.every((s) => s.mapPublicIpOnLaunch === true)).toBe(true);
+  });
+
+  test("the default route goes to the internet gateway", () => {
+    expect(dev.of("aws:ec2/route:Route")[0]!.inputs).toMatchObject({
+      destinationCidrBlock: "0.0.0.0/0",
+      gatewayId: "dev-net-igw-id",
+    });
+  });
+});
+
+describe("instances", () => {
+  test("three control planes land in three different zones; workers continue round-robin", () => {
+    const zones = Object.fromEntries(
+      big.of("aws:ec2/instance:Instance").map((i) => [i.name, i.inputs.availabilityZone]),
+    );
+    expect(zones).toEqual({
+      "big-nodes-cp-0": "us-east-1a",
+      "big-nodes-cp-1": "us-east-1b",
+      "big-nodes-cp-2": "us-east-1c",
+      "big-nodes-worker-0": "us-east-1a",
+      "big-nodes-worker-1": "us-east-1b",
+      "big-nodes-worker-2": "us-east-1c",
+    });
+  });
+
+  test("every instance requires IMDSv2 and has an encrypted gp3 root volume", () => {
+    for (const i of [
+      ...dev.of("aws:ec2/instance:Instance"),
+      ...big.of("aws:ec2/instance:Instance"),
+    ]) {
+      expect(i.inputs.metadataOptions).toEqual({
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        httpPutResponseHopLimit: 1,
+      });
+      expect(i.inputs.rootBlockDevice).toMatchObject({
+        volumeType: "gp3",
+        encrypted: true,
+        deleteOnTermination: true,
+      });
+    }
+  });
+
+  test("instances are tagged with the cluster and their role, and use the looked-up image", () => {
+    const cp = big.of("aws:ec2/instance:Instance").find((i) => i.name === "big-nodes-cp-1")!;
+    expect(cp.inputs.tags).toMatchObject({
+      Name: "big-cp-1",
+      "kubeadm-aws/cluster": "big",
+      "kubeadm-aws/role": "control-plane",
+    });
+    expect(cp.inputs.ami).toBe("ami-0bbbbbbbbbbbbbbb2");
+    expect(cp.inputs.rootBlockDevice.volumeSize).toBe(30);
+  });
+
+  test("control planes carry the control-plane and node groups, workers only the node group", () => {
+    const groups = Object.fromEntries(
+      dev.of("aws:ec2/instance:Instance").map((i) => [i.name, i.inputs.vpcSecurityGroupIds]),
+    );
+    expect(groups["dev-nodes-cp-0"]).toEqual(["dev-net-nodes-id", "dev-net-controlPlane-id"]);
+    expect(groups["dev-nodes-worker-0"]).toEqual(["dev-net-nodes-id"]);
+  });
+
+  test("the image is looked up per architecture (Graviton control plane, amd64 workers)", async () => {
+    const before = h.invokes.length;
+    const arm = await build("arm", { controlPlane: { instanceType: "t4g.medium" } });
+    const amis = h.invokes.slice(before).filter((i) => i.token === "aws:ec2/getAmi:getAmi");
+    expect(
+      amis
+        .map((a) => (a.args.filters as any[]).find((f) => f.name === "architecture").values[0])
+        .sort(),
+    ).toEqual(["arm64", "x86_64"]);
+    expect(amis[0]!.args.owners).toEqual(["099720109477"]);
+    const ami = Object.fromEntries(
+      arm.of("aws:ec2/instance:Instance").map((i) => [i.name, i.inputs.ami]),
+    );
+    expect(ami).toEqual({
+      "arm-nodes-cp-0": "ami-0aaaaaaaaaaaaaaa1",
+      "arm-nodes-worker-0": "ami-0bbbbbbbbbbbbbbb2",
+    });
+  });
+
+  test("Debian 12 uses Debian's image owner and the admin login", async () => {
+    const before = h.invokes.length;
+    const deb = await build("deb", { os: "debian-12" });
+    const ami = h.invokes.slice(before).find((i) => i.token === "aws:ec2/getAmi:getAmi")!;
+    expect(ami.args.owners).toEqual(["136693071363"]);
+    expect((ami.args.filters as any[])[0].values).toEqual(["debian-12-amd64-*"]);
+    expect(deb.cluster.sshUser).toBe("admin");
+  });
+});
+
+describe("security groups", () => {
+  /** Every ingress/egress rule as `group proto from-to source`. */
+  function rules(b: typeof dev, prefix: string): string[] {
+    const groupOf = (id: string) => id.replace(`${prefix}-net-`, "").replace(/-id$/, "");
+    const describe = (r: RecordedResource, dir: string) => {
+      const i = r.inputs;
+      const peer = i.cidrIpv4 ?? `sg:${groupOf(i.referencedSecurityGroupId)}`;
+      const ports = i.ipProtocol === "-1" ? "all" : `${i.fromPort}-${i.toPort}`;
+      return `${dir} ${groupOf(i.securityGroupId)} ${i.ipProtocol} ${ports} ${peer}`;
+    };
+    return [
+      ...b
+        .of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        .map((r) => describe(r, "in")),
+      ...b
+        .of("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        .map((r) => describe(r, "out")),
+    ].sort();
+  }
+
+  test("dev with Flannel opens exactly the kubeadm and Flannel ports", () => {
+    expect(rules(dev, "dev")).toEqual(
+      [
+        `in apiLb tcp 6443-6443 ${SSH}`,
+        "in apiLb tcp 6443-6443 203.0.113.1/32",
+        "in apiLb tcp 6443-6443 203.0.113.2/32",
+        "in controlPlane tcp 2379-2380 sg:controlPlane",
+        "in controlPlane tcp 6443-6443 sg:apiLb",
+        "in controlPlane tcp 6443-6443 sg:nodes",
+        "in nodes tcp 10250-10250 sg:nodes",
+        "in nodes tcp 10256-10256 sg:nodes",
+        `in nodes tcp 22-22 ${SSH}`,
+        "in nodes udp 8472-8472 sg:nodes",
+        "out apiLb tcp 6443-6443 sg:controlPlane",
+        "out nodes -1 all 0.0.0.0/0",
+      ].sort(),
+    );
+  });
+
+  test("Calico opens VXLAN 4789 and Typha 5473 instead of Flannel's 8472; NodePorts only from their CIDRs", () => {
+    const r = rules(big, "big");
+    expect(r).toContain("in nodes udp 4789-4789 sg:nodes");
+    expect(r).toContain("in nodes tcp 5473-5473 sg:nodes");
+    expect(r).toContain("in nodes tcp 30000-32767 198.51.100.0/24");
+    expect(r.filter((x) => x.includes("8472"))).toEqual([]);
+    expect(r.filter((x) => x.includes("179"))).toEqual([]);
+  });
+
+  test("nothing is open to 0.0.0.0/0 inbound unless configured", () => {
+    for (const b of [dev, big]) {
+      const open = b
+        .of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        .filter((r) => r.inputs.cidrIpv4 === "0.0.0.0/0");
+      expect(open).toEqual([]);
+    }
+  });
+
+  test("etcd is reachable only from control-plane nodes", () => {
+    const etcd = big
+      .of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .filter((r) => r.inputs.fromPort === 2379);
+    expect(etcd).toHaveLength(1);
+    expect(etcd[0]!.inputs).toMatchObject({
+      securityGroupId: "big-net-controlPlane-id",
+      referencedSecurityGroupId: "big-net-controlPlane-id",
+      toPort: 2380,
+    });
+    expect(etcd[0]!.inputs.cidrIpv4).toBeUndefined();
+  });
+
+  test("SSH comes only from the configured CIDRs", () => {
+    const ssh = big
+      .of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .filter((r) => r.inputs.fromPort === 22);
+    expect(ssh.map((r) => r.inputs.cidrIpv4)).toEqual([SSH]);
+  });
+});
+
+describe("API load balancer", () => {
+  test("is an internet-facing NLB across every subnet, cross-zone, behind its own group", () => {
+    expect(big.of("aws:lb/loadBalancer:LoadBalancer")[0]!.inputs).toMatchObject({
+      loadBalancerType: "network",
+      internal: false,
+      enableCrossZoneLoadBalancing: true,
+      subnets: ["big-net-public-0-id", "big-net-public-1-id", "big-net-public-2-id"],
+      securityGroups: ["big-net-apiLb-id"],
+    });
+  });
+
+  test("the target group forwards 6443 with client-IP preservation off and an HTTPS /readyz check", () => {
+    expect(dev.of("aws:lb/targetGroup:TargetGroup")[0]!.inputs).toMatchObject({
+      port: 6443,
+      protocol: "TCP",
+      targetType: "instance",
+      preserveClientIp: "false",
+      deregistrationDelay: 30,
+      healthCheck: {
+        protocol: "HTTPS",
+        path: "/readyz",
+        port: "traffic-port",
+        healthyThreshold: 2,
+        unhealthyThreshold: 2,
+      },
+    });
+  });
+
+  test("the listener forwards TCP 6443 to the target group", () => {
+    expect(dev.of("aws:lb/listener:Listener")[0]!.inputs).toMatchObject({
+      port: 6443,
+      protocol: "TCP",
+      defaultActions: [{ type: "forward" }],
+    });
+  });
+
+  test("one attachment per control-plane node, none for workers", () => {
+    const targets = big
+      .of("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+      .map((a) => a.inputs.targetId);
+    expect(targets.sort()).toEqual(["big-nodes-cp-0-id", "big-nodes-cp-1-id", "big-nodes-cp-2-id"]);
+  });
+});
+
+describe("outputs", () => {
+  test("the API endpoint is the NLB's DNS name on 6443", async () => {
+    expect(await valueOf(dev.cluster.apiEndpoint)).toBe(
+      "https://dev-api-0123456789abcdef.elb.us-east-1.amazonaws.com:6443",
+    );
+  });
+
+  test("every node is exported with its name, role, zone and addresses", async () => {
+    const nodes = await valueOf(big.cluster.nodes);
+    expect(nodes).toHaveLength(6);
+    expect(nodes[0]).toMatchObject({
+      name: "big-cp-0",
+      role: "control-plane",
+      availabilityZone: "us-east-1a",
+    });
+    expect(nodes[0]!.publicIp).toMatch(/^203\.0\.113\.\d+$/);
+    expect(nodes[0]!.nodeName).toBe(`ip-${nodes[0]!.privateIp.replace(/\./g, "-")}.ec2.internal`);
+    expect(nodes[5]).toMatchObject({ name: "big-worker-2", role: "worker" });
+  });
+
+  test("the SSH private key and the kubeconfig are secrets", async () => {
+    expect(await pulumi.isSecret(dev.cluster.sshPrivateKey)).toBe(true);
+    expect(await pulumi.isSecret(dev.cluster.kubeconfig)).toBe(true);
+    expect(dev.cluster.sshUser).toBe("ubuntu");
+  });
+});

@@ -1,0 +1,275 @@
+/**
+ * End-to-end test on a real AWS account, through the Pulumi Automation API and kubectl:
+ *
+ *   1. `up` a uniquely named stack of this project: 1 control-plane node + 2 workers;
+ *   2. through the exported kubeconfig: every node Ready, CoreDNS answers a lookup, a pod on one
+ *      worker reaches a pod on the other;
+ *   3. scale the workers up by one (4 Ready nodes), then down by one (3 nodes, the removed one
+ *      gone from the API);
+ *   4. `destroy` and remove the stack, whatever happened before (a `finally`).
+ *
+ * Opt-in, since it creates billed resources (about 30-45 minutes of 3-4 small instances and an
+ * NLB): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials in the environment and the `pulumi`
+ * and `kubectl` CLIs on PATH. State goes to the project's backend (file://~ unless
+ * PULUMI_BACKEND_URL says otherwise). Without any of these the suite reports one skipped test
+ * whose name says what is missing.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigMap, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import { Kubectl, NodeState, onPath, waitForReadyNodes, waitUntil } from "./kube";
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+const MINUTE = 60_000;
+/** Must match jest.e2e.config.js; the work below gets less so that `destroy` always has time. */
+const TEST_TIMEOUT_MS = 90 * MINUTE;
+const WORK_BUDGET_MS = 65 * MINUTE;
+const IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53";
+/** Namespace of the check pods. */
+const NS = "e2e-checks";
+const CONTROL_PLANE = { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 };
+const WORKERS = { count: 2, instanceType: "t3.small", rootVolumeSizeGiB: 30 };
+
+/** What keeps the test from running here, as the skipped test's name; undefined when it can run. */
+function skipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const missing: string[] = [];
+  if (env.KUBEADM_AWS_E2E !== "1") missing.push("set KUBEADM_AWS_E2E=1");
+  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE && !env.AWS_WEB_IDENTITY_TOKEN_FILE) {
+    missing.push(
+      "provide AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE or AWS_WEB_IDENTITY_TOKEN_FILE)",
+    );
+  }
+  if (!onPath("pulumi")) missing.push("put the pulumi CLI on PATH");
+  if (!onPath("kubectl")) missing.push("put kubectl on PATH");
+  if (missing.length === 0) return undefined;
+  const last = missing.pop()!;
+  const todo = missing.length > 0 ? `${missing.join(", ")} and ${last}` : last;
+  return `skipped: ${todo} to run the end-to-end test (it creates a real cluster in AWS)`;
+}
+
+/** e2e-<yymmddhhmm>-<random>: unique, sortable, and short enough to be the cluster name too. */
+function uniqueStackName(): string {
+  const stamp = new Date().toISOString().replace(/\D/g, "").slice(2, 12);
+  return `e2e-${stamp}-${crypto.randomBytes(2).toString("hex")}`;
+}
+
+/**
+ * The node groups are set as JSON text rather than with `--path` syntax: config.ts parses the raw
+ * value either way, and JSON leaves no question whether a count is stored as a number or a string.
+ */
+function stackConfig(clusterName: string, region: string, workerCount: number): ConfigMap {
+  return {
+    "aws:region": { value: region },
+    "kubeadm-aws:clusterName": { value: clusterName },
+    "kubeadm-aws:controlPlane": { value: JSON.stringify(CONTROL_PLANE) },
+    "kubeadm-aws:workers": { value: JSON.stringify({ ...WORKERS, count: workerCount }) },
+  };
+}
+
+const log = (stackName: string, message: string): void => {
+  process.stdout.write(`\n[e2e ${stackName}] ${message}\n`);
+};
+
+interface NodeOutput {
+  name: string;
+  role: string;
+  nodeName: string;
+}
+
+const nodeNamesOf = (outputs: OutputMap): string[] =>
+  (outputs.nodes!.value as NodeOutput[]).map((n) => n.nodeName).sort();
+
+const namesOf = (nodes: readonly NodeState[]): string[] => nodes.map((n) => n.name).sort();
+
+/** A pod pinned to one node by `nodeName` (no scheduler involved). */
+function pinnedPod(name: string, nodeName: string, args: string[]): object {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: NS, labels: { app: name } },
+    spec: {
+      nodeName,
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: "agnhost", image: IMAGE, args }],
+    },
+  };
+}
+
+/** CoreDNS answers from a worker, and a pod on one worker reaches a pod on another. */
+async function checkDnsAndPodNetwork(kubectl: Kubectl, stackName: string): Promise<void> {
+  const workers = namesOf(await kubectl.nodes("!node-role.kubernetes.io/control-plane"));
+  expect(workers.length).toBeGreaterThanOrEqual(2);
+  const [serverNode, clientNode] = workers as [string, string];
+  log(stackName, `pod network check: server on ${serverNode}, client on ${clientNode}`);
+
+  await kubectl.apply([{ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }]);
+  await kubectl.apply([
+    pinnedPod("e2e-server", serverNode, ["netexec", "--http-port=8080"]),
+    pinnedPod("e2e-client", clientNode, ["pause"]),
+  ]);
+  const pods = ["pod/e2e-server", "pod/e2e-client"];
+  await kubectl.run(["wait", "-n", NS, "--for=condition=Ready", ...pods, "--timeout=300s"], {
+    timeoutMs: 330_000,
+    longRunning: true,
+  });
+
+  const apiServiceIp = await kubectl.field(
+    ["service", "kubernetes", "-n", "default"],
+    "{.spec.clusterIP}",
+  );
+  const lookup = await waitUntil(
+    "CoreDNS to resolve kubernetes.default from a worker's pod",
+    async () => {
+      const out = await kubectl.exec(NS, "e2e-client", [
+        "nslookup",
+        "kubernetes.default.svc.cluster.local",
+      ]);
+      return out.includes(apiServiceIp) && out;
+    },
+    { timeoutMs: 3 * MINUTE },
+  );
+  log(stackName, `DNS answer:\n${lookup}`);
+
+  const serverIp = await kubectl.field(["pod", "e2e-server", "-n", NS], "{.status.podIP}");
+  const url = `http://${serverIp}:8080/hostname`;
+  const hostname = await waitUntil(
+    `the server pod ${serverIp} on ${serverNode} to answer the client on ${clientNode}`,
+    async () =>
+      (await kubectl.exec(NS, "e2e-client", ["curl", "-sS", "--max-time", "5", url])).trim(),
+    { timeoutMs: 3 * MINUTE },
+  );
+  expect(hostname).toBe("e2e-server");
+
+  await kubectl.run(["delete", "namespace", NS, "--wait=true", "--timeout=180s"], {
+    timeoutMs: 200_000,
+    longRunning: true,
+  });
+}
+
+/** Destroys the stack's resources, then the stack; returns the error instead of throwing. */
+async function destroyStack(
+  stack: Stack,
+  onOutput: (out: string) => void,
+  passphraseNote: string,
+): Promise<Error | undefined> {
+  let lastError: unknown;
+  // A second attempt covers AWS's eventual consistency (an ENI still detaching, say).
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      log(stack.name, `destroy (attempt ${attempt})`);
+      await stack.destroy({ onOutput });
+      await stack.workspace.removeStack(stack.name);
+      return undefined;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  const message =
+    `could not destroy stack ${stack.name}: its AWS resources may still exist and cost money. ` +
+    `Clean up with: cd ${REPO_ROOT} && pulumi destroy --stack ${stack.name} && pulumi stack rm ${stack.name}` +
+    `${passphraseNote}\n${String(lastError)}`;
+  console.error(message);
+  return new Error(message);
+}
+
+const reason = skipReason();
+
+describe("kubeadm-aws on real AWS (end-to-end)", () => {
+  if (reason !== undefined) {
+    console.warn(reason);
+    test.skip(reason, () => undefined);
+    return;
+  }
+
+  test(
+    "deploys a cluster with Ready nodes, working DNS and pod network, scales workers up and down, and destroys it",
+    async () => {
+      const stackName = uniqueStackName();
+      const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+      const onOutput = (out: string) => process.stdout.write(out);
+      // The stack lives only for this test; without a passphrase of the caller's, use a random one.
+      const ownPassphrase =
+        process.env.PULUMI_CONFIG_PASSPHRASE === undefined &&
+        process.env.PULUMI_CONFIG_PASSPHRASE_FILE === undefined;
+      const passphrase = crypto.randomBytes(24).toString("base64url");
+      const envVars: Record<string, string> = ownPassphrase
+        ? { PULUMI_CONFIG_PASSPHRASE: passphrase }
+        : {};
+      const passphraseNote = ownPassphrase ? ` (with PULUMI_CONFIG_PASSPHRASE=${passphrase})` : "";
+
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kubeadm-aws-e2e-"));
+      const kubeconfigPath = path.join(tmp, "kubeconfig");
+      const kubectl = new Kubectl(kubeconfigPath);
+      const budget = new AbortController();
+      const budgetTimer = setTimeout(() => {
+        log(stackName, `work budget of ${WORK_BUDGET_MS / MINUTE} min spent: interrupting`);
+        budget.abort();
+      }, WORK_BUDGET_MS);
+
+      const up = async (stack: Stack, workerCount: number): Promise<OutputMap> => {
+        await stack.setAllConfig(stackConfig(stackName, region, workerCount));
+        log(stackName, `up with ${CONTROL_PLANE.count} control plane + ${workerCount} workers`);
+        const result = await stack.up({ onOutput, signal: budget.signal });
+        expect(result.summary.result).toBe("succeeded");
+        return result.outputs;
+      };
+
+      let stack: Stack | undefined;
+      let cleanupError: Error | undefined;
+      try {
+        log(stackName, `creating stack in ${region} (project at ${REPO_ROOT})`);
+        stack = await LocalWorkspace.createOrSelectStack(
+          { stackName, workDir: REPO_ROOT },
+          { envVars },
+        );
+        // Declared as an array in Pulumi.yaml, so set through its path; the rest in up().
+        await stack.setConfig("kubeadm-aws:sshIngressCidrs[0]", { value: "my-ip" }, true);
+
+        // 1. Create: 1 control plane + 2 workers.
+        let outputs = await up(stack, WORKERS.count);
+        expect(outputs.kubeconfig?.secret).toBe(true);
+        expect(outputs.sshPrivateKey?.secret).toBe(true);
+        expect(outputs.apiEndpoint?.value).toMatch(/^https:\/\/.+:6443$/);
+        fs.writeFileSync(kubeconfigPath, outputs.kubeconfig!.value as string, { mode: 0o600 });
+
+        // 2. Every node Ready, and the API knows exactly the nodes the stack exports.
+        const expected = CONTROL_PLANE.count + WORKERS.count;
+        let nodes = await waitForReadyNodes(kubectl, expected);
+        expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+        expect(nodes.filter((n) => n.controlPlane)).toHaveLength(CONTROL_PLANE.count);
+
+        // 3. DNS and the pod network across workers.
+        await checkDnsAndPodNetwork(kubectl, stackName);
+
+        // 4. One worker more.
+        outputs = await up(stack, WORKERS.count + 1);
+        nodes = await waitForReadyNodes(kubectl, expected + 1);
+        expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+        const beforeScaleDown = nodeNamesOf(outputs);
+
+        // 5. One worker less: it is drained and deleted from the API before its VM goes.
+        outputs = await up(stack, WORKERS.count);
+        const removed = beforeScaleDown.filter((n) => !nodeNamesOf(outputs).includes(n));
+        expect(removed).toHaveLength(1);
+        await waitUntil(
+          `node ${removed[0]} to leave the cluster`,
+          async () => !namesOf(await kubectl.nodes()).includes(removed[0]!),
+          { timeoutMs: 5 * MINUTE },
+        );
+        nodes = await waitForReadyNodes(kubectl, expected);
+        expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+      } finally {
+        clearTimeout(budgetTimer);
+        fs.rmSync(tmp, { recursive: true, force: true });
+        if (stack) cleanupError = await destroyStack(stack, onOutput, passphraseNote);
+      }
+      // Reached only when every check passed: then a failed cleanup fails the test. After a
+      // failed check, that failure is the one reported and the cleanup error is printed above.
+      if (cleanupError) throw cleanupError;
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
