@@ -189,7 +189,11 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   });
 
   // creds -> join -> member for one node; returns the join and the member commands.
-  const joinNode = (node: ClusterNode, after: pulumi.Resource[]) => {
+  const joinNode = (
+    node: ClusterNode,
+    after: pulumi.Resource[],
+    memberAfter: pulumi.Resource[],
+  ) => {
     const creds = step(`${node.name}-creds`, {
       step: "creds",
       target: target(cp0),
@@ -254,7 +258,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
         }),
       ),
       triggers: [cp0.instance.id, node.instance.id],
-      dependsOn: [join],
+      dependsOn: [join, ...memberAfter],
     });
     return { join, member };
   };
@@ -266,14 +270,14 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   let previousJoin: pulumi.Resource[] = [];
   let previousMember: pulumi.Resource[] = [];
   for (const node of args.controlPlanes.slice(1)) {
-    const { join, member } = joinNode(node, [...previousJoin, ...previousMember]);
+    const { join, member } = joinNode(node, previousJoin, previousMember);
     joined.push(join, member);
     previousJoin = [join];
     previousMember = [member];
   }
   // Workers join in parallel, each as soon as init is done and its own node is prepared.
   for (const node of args.workers) {
-    const { join, member } = joinNode(node, []);
+    const { join, member } = joinNode(node, [], []);
     joined.push(join, member);
   }
 
