@@ -7,4 +7,6 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/", "/test/e2e/"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
   testTimeout: 30000,
+  // Two cores here and in CI; the default (cores - 1) would run one file at a time.
+  maxWorkers: 2,
 };

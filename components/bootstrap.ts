@@ -281,12 +281,18 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
     joined.push(join, member);
   }
 
-  const expectedNodes = args.controlPlanes.length + args.workers.length;
+  const allNodes = [...args.controlPlanes, ...args.workers];
   const clusterReady = step(`${name}-cluster-ready`, {
     step: "cluster-ready",
     target: target(cp0),
     tag: "cluster-ready",
-    script: steps.renderClusterReady({ expectedNodes, timeoutSeconds: TIMEOUTS.clusterReady }),
+    // The exact names, not a count: during a scale-down the leaving node is still registered
+    // when this re-runs (Pulumi deletes removed resources last).
+    script: pulumi
+      .all(allNodes.map((n) => n.privateDns))
+      .apply((nodeNames) =>
+        steps.renderClusterReady({ nodeNames, timeoutSeconds: TIMEOUTS.clusterReady }),
+      ),
     // Re-checked whenever the set of nodes changes.
     triggers: [
       cp0.instance.id,

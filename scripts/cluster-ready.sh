@@ -1,40 +1,49 @@
 #!/usr/bin/env bash
 # cluster-ready: runs on the first control-plane node at the end of the bootstrap. Waits until
-# exactly EXPECTED_NODES nodes exist and all are Ready, then until CoreDNS has rolled out. On a
-# timeout it prints why: node conditions, pods that are not running with their events, and the
-# local kubelet journal; then it fails.
+# every node in NODE_NAMES exists and is Ready, then until CoreDNS has rolled out. On a timeout it
+# prints why: node conditions, pods that are not running with their events, and the local kubelet
+# journal; then it fails. Nodes outside NODE_NAMES do not block it: during a scale-down the node
+# being removed is still registered when this step re-runs, and is drained after it.
 #
 # Parameters (rendered header)
-#   EXPECTED_NODES        number of nodes the cluster should have (control planes + workers)
+#   NODE_NAMES            array: the Kubernetes names of every node the cluster should have
 #   WAIT_TIMEOUT_SECONDS  bound on the whole wait
 # Stdin: not read.  Stdout: nothing.
 
-# True when there are EXPECTED_NODES nodes and every one is Ready; prints the count otherwise.
+# True when every node in NODE_NAMES is registered and Ready; prints what is missing otherwise.
 nodes_ready() {
-  local listing total=0 ready=0 name status not_ready=()
+  local listing name status wanted ready=0 not_ready=() missing=() others=()
+  local -A state=()
   listing="$(kubectl_admin --request-timeout=10s get nodes \
     -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')" ||
     return 1
   while read -r name status; do
-    [[ -n "$name" ]] || continue
-    total=$((total + 1))
-    if [[ "$status" == True ]]; then
+    [[ -n "$name" ]] && state["$name"]="$status"
+  done <<<"$listing"
+  for wanted in "${NODE_NAMES[@]}"; do
+    if [[ -z "${state[$wanted]+set}" ]]; then
+      missing+=("$wanted")
+    elif [[ "${state[$wanted]}" == True ]]; then
       ready=$((ready + 1))
     else
-      not_ready+=("$name")
+      not_ready+=("$wanted")
     fi
-  done <<<"$listing"
-  if ((total == EXPECTED_NODES && ready == EXPECTED_NODES)); then
+    unset 'state[$wanted]'
+  done
+  others=("${!state[@]}")
+  if ((${#others[@]} > 0)); then
+    info "not waiting for node(s) outside this stack's list (leaving or foreign): ${others[*]}"
+  fi
+  if ((ready == ${#NODE_NAMES[@]})); then
     return 0
   fi
-  echo "${ready}/${total} nodes Ready, ${EXPECTED_NODES} expected; not Ready: ${not_ready[*]:-none}"
+  echo "${ready}/${#NODE_NAMES[@]} nodes Ready; not Ready: ${not_ready[*]:-none}; not registered: ${missing[*]:-none}"
   return 1
 }
 
-# Called by dump_diagnostics: what the API server knows about nodes and stuck pods.
+# Called by dump_diagnostics (which adds node conditions and the kubelet journal): stuck pods and
+# the warning events that usually say why.
 step_diagnostics() {
-  warn "node conditions:"
-  kubectl_admin --request-timeout=10s get nodes -o jsonpath='{range .items[*]}{.metadata.name}{":\n"}{range .status.conditions[*]}{"  "}{.type}{"="}{.status}{" "}{.reason}{": "}{.message}{"\n"}{end}{end}' 2>&1
   warn "pods that are not Running or Succeeded:"
   kubectl_admin --request-timeout=10s get pods -A -o wide \
     --field-selector=status.phase!=Running,status.phase!=Succeeded 2>&1
@@ -46,12 +55,12 @@ step_diagnostics() {
 main() {
   local remaining
   require_root
-  require_number EXPECTED_NODES "$EXPECTED_NODES"
+  ((${#NODE_NAMES[@]} > 0)) || fatal "NODE_NAMES is empty"
   require_number WAIT_TIMEOUT_SECONDS "$WAIT_TIMEOUT_SECONDS"
   require_admin_conf
-  if ! wait_for "$WAIT_TIMEOUT_SECONDS" "${EXPECTED_NODES} Ready node(s)" -- nodes_ready; then
+  if ! wait_for "$WAIT_TIMEOUT_SECONDS" "${#NODE_NAMES[@]} Ready node(s)" -- nodes_ready; then
     dump_diagnostics
-    fatal "the cluster did not reach ${EXPECTED_NODES} Ready node(s) within ${WAIT_TIMEOUT_SECONDS}s (diagnostics above)"
+    fatal "the cluster did not reach ${#NODE_NAMES[@]} Ready node(s) within ${WAIT_TIMEOUT_SECONDS}s (diagnostics above)"
   fi
   remaining=$((WAIT_TIMEOUT_SECONDS - SECONDS))
   if ((remaining < 30)); then
@@ -62,7 +71,7 @@ main() {
     dump_diagnostics
     fatal "CoreDNS did not become available within ${remaining}s (diagnostics above)"
   fi
-  info "cluster ready: ${EXPECTED_NODES} node(s) Ready, CoreDNS available"
+  info "cluster ready: ${#NODE_NAMES[@]} node(s) Ready, CoreDNS available"
 }
 
 main "$@"

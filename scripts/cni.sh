@@ -15,11 +15,6 @@
 
 readonly FLANNEL_DEFAULT_NETWORK='"Network": "10.244.0.0/16"'
 
-# Downloads URL to FILE with retries.
-download() {
-  retry 5 5 -- curl -fsSL --connect-timeout 10 --max-time 120 -o "$2" "$1"
-}
-
 # kubectl apply with retries (the API server may be briefly busy right after init).
 apply_file() {
   retry 5 5 -- kubectl_admin --request-timeout=60s apply "$@"
@@ -66,7 +61,7 @@ install_calico() {
   make_private_dir dir
   download "$CALICO_CRDS_URL" "${dir}/operator-crds.yaml"
   download "$CALICO_OPERATOR_URL" "${dir}/tigera-operator.yaml"
-  printf '%s\n' "$CALICO_RESOURCES" >"${dir}/resources.yaml"
+  printf '%s\n' "${CALICO_RESOURCES%$'\n'}" >"${dir}/resources.yaml"
   info "applying the Calico operator CRDs and the Tigera operator"
   apply_file --server-side --force-conflicts -f "${dir}/operator-crds.yaml"
   apply_file --server-side --force-conflicts -f "${dir}/tigera-operator.yaml"

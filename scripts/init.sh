@@ -51,7 +51,7 @@ write_init_config() {
     fatal "KUBEADM_CONFIG has no __CERTIFICATE_KEY__ placeholder: creds and control-plane joins need the key in it"
   config="${KUBEADM_CONFIG//__CERTIFICATE_KEY__/$key}"
   ensure_dir "$KUBEADM_DIR" 0700
-  if write_file_if_changed "$INIT_CONFIG_FILE" 0600 <<<"$config"; then
+  if write_file_if_changed "$INIT_CONFIG_FILE" 0600 <<<"${config%$'\n'}"; then
     info "wrote ${INIT_CONFIG_FILE}"
   fi
 }

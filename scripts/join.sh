@@ -43,7 +43,7 @@ write_join_config() {
     fatal "JOIN_CONFIG of a worker has a __CERTIFICATE_KEY__ placeholder (only control planes use one)"
   fi
   ensure_dir "$KUBEADM_DIR" 0700
-  if write_file_if_changed "$JOIN_CONFIG_FILE" 0600 <<<"$config"; then
+  if write_file_if_changed "$JOIN_CONFIG_FILE" 0600 <<<"${config%$'\n'}"; then
     info "wrote ${JOIN_CONFIG_FILE}"
   fi
 }

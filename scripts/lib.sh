@@ -66,6 +66,7 @@ emit_file() { cat -- "$1" >&3; }
 # Dumps what usually explains a failed bootstrap step. Every probe is guarded, so a missing tool or
 # an unreachable API server does not hide the rest. A step may define step_diagnostics to add more.
 dump_diagnostics() {
+  local conditions
   if [[ -n "${DIAGNOSTICS_DUMPED:-}" ]]; then
     return 0
   fi
@@ -85,6 +86,11 @@ dump_diagnostics() {
   if have kubectl && [[ -f "$ADMIN_CONF" ]]; then
     warn "nodes (kubectl get nodes -o wide):"
     KUBECONFIG="$ADMIN_CONF" timeout 20 kubectl --request-timeout=10s get nodes -o wide 2>&1 || true
+    warn "node conditions:"
+    conditions='{range .items[*]}{.metadata.name}{":\n"}{range .status.conditions[*]}'
+    conditions+='{"  "}{.type}{"="}{.status}{" "}{.reason}{": "}{.message}{"\n"}{end}{end}'
+    KUBECONFIG="$ADMIN_CONF" timeout 20 kubectl --request-timeout=10s get nodes \
+      -o jsonpath="$conditions" 2>&1 || true
   fi
   warn "---- end of diagnostics ----"
 }
@@ -93,9 +99,9 @@ dump_diagnostics() {
 on_error() {
   local rc="$1" line="$2" command="$3" stack="" i
   for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do
-    stack+=" in ${FUNCNAME[i]} (called at line ${BASH_LINENO[i]})"
+    stack+="${stack:+; }${FUNCNAME[i]} called at line ${BASH_LINENO[i]}"
   done
-  error "step ${STEP} failed (exit ${rc}) at line ${line} of the rendered script:${stack} ${command}"
+  error "step ${STEP} failed (exit ${rc}) at line ${line} of the rendered script${stack:+ (${stack})}: ${command}"
   if ((BASH_SUBSHELL == 0)); then
     dump_diagnostics
   fi
@@ -129,7 +135,7 @@ require_root() {
 # Checks that a value is a positive integer: NAME VALUE.
 require_number() {
   if [[ ! "$2" =~ ^[0-9]+$ ]] || (("$2" < 1)); then
-    fatal "$1 must be a positive whole number of seconds (got '$2')"
+    fatal "$1 must be a positive whole number (got '$2')"
   fi
 }
 
@@ -286,6 +292,11 @@ set_hosts_entry() {
   done
 }
 
+# Downloads URL to FILE (curl, bounded, five attempts).
+download() {
+  retry 5 5 -- curl -fsSL --connect-timeout 10 --max-time 300 -o "$2" "$1"
+}
+
 # ---- secrets on stdin --------------------------------------------------------------------------
 # Reads the secret bundle (lines `name base64(value)`, see renderSecretBundle) from stdin into
 # 0600 files under DIR (created 0700). Names are relative paths; `..` and absolute paths are
@@ -381,16 +392,6 @@ apt_update() {
   APT_UPDATED=1
 }
 
-# Prints a package's installed version, or nothing when it is not installed.
-installed_version() {
-  local out
-  # shellcheck disable=SC2016 # dpkg-query fields, not shell expansions
-  out="$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$1" 2>/dev/null)" || true
-  if [[ "$out" == "installed "* ]]; then
-    printf '%s' "${out#installed }"
-  fi
-}
-
 # Installs the packages that are not installed yet; does nothing (not even an update) otherwise.
 apt_install_missing() {
   local listing pkg missing=()
@@ -412,15 +413,19 @@ apt_install_missing() {
 }
 
 # ---- systemd -----------------------------------------------------------------------------------
-# Enables and starts units that are not enabled or not running yet.
-ensure_units_running() {
-  local unit
+# Makes units enabled and running; restarts them when CHANGED is non-empty (their configuration
+# changed): converge_units CHANGED UNIT...
+converge_units() {
+  local changed="$1" unit
+  shift
   for unit in "$@"; do
     if ! systemctl is-enabled --quiet "$unit" 2>/dev/null; then
-      info "enabling ${unit}"
       systemctl enable "$unit"
     fi
-    if ! systemctl is-active --quiet "$unit"; then
+    if [[ -n "$changed" ]]; then
+      info "restarting ${unit} (its configuration changed)"
+      systemctl restart "$unit"
+    elif ! systemctl is-active --quiet "$unit"; then
       info "starting ${unit}"
       systemctl start "$unit"
     fi
@@ -459,10 +464,11 @@ validate_kubeadm_config() {
     fatal "kubeadm config validate rejected $1 (see above)"
 }
 
-# Undoes a failed kubeadm init or join (kubeadm reset, CNI config removed) so one clean retry can run.
+# Undoes a failed kubeadm init or join (kubeadm reset, CNI config removed), so that a retry, or a
+# later run of the step, starts from a clean node.
 reset_node() {
   local cri_socket="$1"
-  warn "resetting the node (kubeadm reset -f) before the retry"
+  warn "resetting the node (kubeadm reset -f)"
   timeout -k 30 300 kubeadm reset -f --cri-socket "$cri_socket" 2>&1 | redact_secrets >&2 ||
     warn "kubeadm reset reported an error; continuing with the retry"
   if [[ -d "$CNI_NET_DIR" ]]; then

@@ -12,7 +12,7 @@
 #   CONTAINER_RUNTIME         containerd | cri-dockerd
 #   CRI_SOCKET                e.g. unix:///run/containerd/containerd.sock
 #   CRI_DOCKERD_VERSION       e.g. 0.3.20 (cri-dockerd only)
-#   CRI_DOCKERD_URL_TEMPLATE  release tarball URL with a literal ${ARCH} (cri-dockerd only)
+#   CRI_DOCKERD_URL_TEMPLATE  release tarball URL with a literal {ARCH} (cri-dockerd only)
 #   PULL_IMAGES               true | false: `kubeadm config images pull` now, not during init
 # Stdin: not read.  Stdout: nothing.  Leaves /var/lib/kubeadm-aws/prepare.done (informational).
 
@@ -38,9 +38,8 @@ validate_inputs() {
     cri-dockerd)
       [[ "$CRI_DOCKERD_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
         fatal "CRI_DOCKERD_VERSION must look like 0.3.20 (got '${CRI_DOCKERD_VERSION}')"
-      # shellcheck disable=SC2016 # a literal ${ARCH}
-      [[ "$CRI_DOCKERD_URL_TEMPLATE" == https://*'${ARCH}'* ]] ||
-        fatal "CRI_DOCKERD_URL_TEMPLATE must be an https URL containing \${ARCH}"
+      [[ "$CRI_DOCKERD_URL_TEMPLATE" == https://*'{ARCH}'* ]] ||
+        fatal "CRI_DOCKERD_URL_TEMPLATE must be an https URL containing {ARCH}"
       [[ "$CRI_SOCKET" == unix:///run/cri-dockerd.sock || "$CRI_SOCKET" == unix:///var/run/cri-dockerd.sock ]] ||
         fatal "with cri-dockerd, CRI_SOCKET must be unix:///run/cri-dockerd.sock (the socket unit's path)"
       ;;
@@ -71,12 +70,11 @@ disable_swap() {
 }
 
 # ---- 2. kernel ---------------------------------------------------------------------------------
-# True when every required sysctl is 1.
+# True when every required sysctl is 1 (one sysctl call for all keys).
 sysctls_applied() {
-  local key
-  for key in "${SYSCTL_KEYS[@]}"; do
-    [[ "$(sysctl -n "$key" 2>/dev/null)" == 1 ]] || return 1
-  done
+  local values
+  values="$(sysctl -n "${SYSCTL_KEYS[@]}" 2>/dev/null)" || return 1
+  [[ "$values" == "1"$'\n'"1"$'\n'"1" ]]
 }
 
 # Loads overlay + br_netfilter now and at boot; persists and applies the bridge/forwarding sysctls.
@@ -108,27 +106,35 @@ EOF
 }
 
 # ---- 3. package repositories -------------------------------------------------------------------
-# Prints one field of /etc/os-release.
-os_release() {
-  awk -F= -v key="$1" '$1 == key { v = $2; gsub(/^"|"$/, "", v); print v }' "${SYSROOT}/etc/os-release"
-}
-
-# Downloads URL to FILE with retries.
-download() {
-  retry 5 5 -- curl -fsSL --connect-timeout 10 --max-time 300 -o "$2" "$1"
+OS_ID=""
+OS_CODENAME=""
+# Reads ID and VERSION_CODENAME from /etc/os-release (without sourcing it into this shell).
+read_os_release() {
+  local key value
+  while IFS='=' read -r key value; do
+    value="${value#\"}"
+    value="${value%\"}"
+    case "$key" in
+      ID) OS_ID="$value" ;;
+      VERSION_CODENAME) OS_CODENAME="$value" ;;
+    esac
+  done <"${SYSROOT}/etc/os-release"
 }
 
 # Downloads an ASCII-armoured signing key to FILE and checks that it is one.
 download_key() {
+  local text=""
   download "$1" "$2"
-  grep -q 'BEGIN PGP PUBLIC KEY BLOCK' "$2" || fatal "the download from $1 is not a PGP public key"
+  IFS= read -r -d '' text <"$2" || true
+  [[ "$text" == *"BEGIN PGP PUBLIC KEY BLOCK"* ]] || fatal "the download from $1 is not a PGP public key"
 }
 
 # Adds Docker's apt repository (containerd.io, docker-ce) for this distribution and release.
 configure_docker_repo() {
   local id codename arch dir
-  id="$(os_release ID)"
-  codename="$(os_release VERSION_CODENAME)"
+  read_os_release
+  id="$OS_ID"
+  codename="$OS_CODENAME"
   [[ "$id" == ubuntu || "$id" == debian ]] || fatal "unsupported distribution '${id}': Ubuntu or Debian expected"
   [[ -n "$codename" ]] || fatal "/etc/os-release has no VERSION_CODENAME"
   arch="$(dpkg --print-architecture)"
@@ -176,21 +182,35 @@ kubernetes_revision() {
 # Holds kubeadm, kubelet and kubectl so no upgrade moves them behind kubeadm's back.
 hold_kubernetes_packages() {
   local held pkg to_hold=()
-  held="$(apt-mark showhold)"
+  held=$'\n'"$(apt-mark showhold)"$'\n'
   for pkg in "${KUBE_PACKAGES[@]}"; do
-    grep -qx "$pkg" <<<"$held" || to_hold+=("$pkg")
+    [[ "$held" == *$'\n'"${pkg}"$'\n'* ]] || to_hold+=("$pkg")
   done
   if ((${#to_hold[@]} > 0)); then
     apt-mark hold "${to_hold[@]}"
   fi
 }
 
+declare -A KUBE_VERSIONS=()
+# Fills KUBE_VERSIONS with the installed versions of kubeadm, kubelet and kubectl (one dpkg-query).
+kubernetes_package_versions() {
+  local listing name status version
+  KUBE_VERSIONS=()
+  # shellcheck disable=SC2016 # dpkg-query fields, not shell expansions
+  listing="$(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\n' "${KUBE_PACKAGES[@]}" 2>/dev/null || true)"
+  while read -r name status version; do
+    if [[ "$status" == installed ]]; then
+      KUBE_VERSIONS["$name"]="$version"
+    fi
+  done <<<"$listing"
+}
+
 # Installs kubeadm, kubelet and kubectl at exactly KUBERNETES_VERSION (plus cri-tools), then holds them.
 install_kubernetes_packages() {
-  local pkg revision held current pending=() unhold=() pinned=()
+  local pkg revision held pending=() unhold=() pinned=()
+  kubernetes_package_versions
   for pkg in "${KUBE_PACKAGES[@]}"; do
-    current="$(installed_version "$pkg")"
-    [[ "$current" == "${KUBERNETES_VERSION}-"* ]] || pending+=("$pkg")
+    [[ "${KUBE_VERSIONS[$pkg]:-}" == "${KUBERNETES_VERSION}-"* ]] || pending+=("$pkg")
   done
   if ((${#pending[@]} == 0)); then
     info "kubeadm, kubelet and kubectl are already at ${KUBERNETES_VERSION}"
@@ -203,9 +223,11 @@ install_kubernetes_packages() {
     apt-cache madison kubeadm >&2 || true
     fatal "kubeadm ${KUBERNETES_VERSION} is not in the ${KUBERNETES_MINOR} repository (available versions above)"
   fi
-  held="$(apt-mark showhold)"
+  held=$'\n'"$(apt-mark showhold)"$'\n'
   for pkg in "${KUBE_PACKAGES[@]}"; do
-    grep -qx "$pkg" <<<"$held" && unhold+=("$pkg")
+    if [[ "$held" == *$'\n'"${pkg}"$'\n'* ]]; then
+      unhold+=("$pkg")
+    fi
     pinned+=("${pkg}=${revision}")
   done
   if ((${#unhold[@]} > 0)); then
@@ -215,8 +237,9 @@ install_kubernetes_packages() {
   apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages \
     "${pinned[@]}" cri-tools
   hold_kubernetes_packages
+  kubernetes_package_versions
   for pkg in "${KUBE_PACKAGES[@]}"; do
-    [[ "$(installed_version "$pkg")" == "$revision" ]] || fatal "${pkg} is not at ${revision} after the install"
+    [[ "${KUBE_VERSIONS[$pkg]:-}" == "$revision" ]] || fatal "${pkg} is not at ${revision} after the install"
   done
 }
 
@@ -236,24 +259,6 @@ load_kubeadm_images() {
   [[ "$PAUSE_IMAGE" =~ ^[A-Za-z0-9./_:@-]+$ ]] ||
     fatal "kubeadm config images list --kubernetes-version v${KUBERNETES_VERSION} names no pause image"
   info "kubeadm's pause image is ${PAUSE_IMAGE}"
-}
-
-# Makes units enabled and running; restarts them when CHANGED is non-empty: converge_units CHANGED UNIT...
-converge_units() {
-  local changed="$1" unit
-  shift
-  for unit in "$@"; do
-    if ! systemctl is-enabled --quiet "$unit" 2>/dev/null; then
-      systemctl enable "$unit"
-    fi
-    if [[ -n "$changed" ]]; then
-      info "restarting ${unit} (its configuration changed)"
-      systemctl restart "$unit"
-    elif ! systemctl is-active --quiet "$unit"; then
-      info "starting ${unit}"
-      systemctl start "$unit"
-    fi
-  done
 }
 
 # Sets KEY = VALUE in the TOML table SECTION of FILE (header text exactly as containerd prints it):
@@ -286,14 +291,15 @@ toml_set() {
 # Writes containerd's config from `containerd config default` with the systemd cgroup driver and
 # kubeadm's pause image, for config version 2 (containerd 1.7) and 3 (containerd 2.x).
 configure_containerd() {
-  local pause="$1" dir generated changed="" dump
+  local pause="$1" dir generated changed="" dump text=""
   make_private_dir dir
   generated="${dir}/config.toml"
   containerd config default >"$generated"
-  if grep -Eq '^version[[:space:]]*=[[:space:]]*3[[:space:]]*$' "$generated"; then
+  IFS= read -r -d '' text <"$generated" || true
+  if [[ "$text" =~ (^|$'\n')version[[:space:]]*=[[:space:]]*3[[:space:]]*($'\n'|$) ]]; then
     toml_set "$generated" "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options" SystemdCgroup true
     toml_set "$generated" "plugins.'io.containerd.cri.v1.images'.pinned_images" sandbox "'${pause}'"
-  elif grep -Eq '^version[[:space:]]*=[[:space:]]*2[[:space:]]*$' "$generated"; then
+  elif [[ "$text" =~ (^|$'\n')version[[:space:]]*=[[:space:]]*2[[:space:]]*($'\n'|$) ]]; then
     toml_set "$generated" 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options' SystemdCgroup true
     toml_set "$generated" 'plugins."io.containerd.grpc.v1.cri"' sandbox_image "\"${pause}\""
   else
@@ -305,9 +311,9 @@ configure_containerd() {
   fi
   converge_units "$changed" containerd
   dump="$(containerd config dump)"
-  grep -Eq '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' <<<"$dump" ||
+  [[ "$dump" =~ $'\n'[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true ]] ||
     fatal "containerd config dump does not show SystemdCgroup = true"
-  grep -Fq "$pause" <<<"$dump" || fatal "containerd config dump does not show the sandbox image ${pause}"
+  [[ "$dump" == *"$pause"* ]] || fatal "containerd config dump does not show the sandbox image ${pause}"
 }
 
 # Installs the cri-dockerd binary from its release tarball unless that version is installed.
@@ -324,8 +330,7 @@ install_cri_dockerd_binary() {
     return 0
   fi
   arch="$(dpkg --print-architecture)"
-  # shellcheck disable=SC2016 # a literal ${ARCH}
-  url="${CRI_DOCKERD_URL_TEMPLATE//'${ARCH}'/$arch}"
+  url="${CRI_DOCKERD_URL_TEMPLATE//'{ARCH}'/$arch}"
   make_private_dir dir
   download "$url" "${dir}/cri-dockerd.tgz"
   tar -xzf "${dir}/cri-dockerd.tgz" -C "$dir"

@@ -24,7 +24,7 @@ export interface PrepareInputs {
   readonly runtime: ContainerRuntime;
   readonly criSocket: string;
   readonly criDockerdVersion: string;
-  /** URL with a literal `${ARCH}` that the script replaces with amd64 | arm64. */
+  /** URL with a literal `{ARCH}` that the script replaces with amd64 | arm64. */
   readonly criDockerdUrlTemplate: string;
 }
 
@@ -144,10 +144,13 @@ export function renderCni(p: CniInputs): string {
   });
 }
 
-/** cluster-ready (on cp0): every expected node Ready and CoreDNS available, or diagnostics. */
-export function renderClusterReady(p: { expectedNodes: number; timeoutSeconds: number }): string {
+/** cluster-ready (on cp0): every named node Ready and CoreDNS available, or diagnostics. */
+export function renderClusterReady(p: {
+  nodeNames: readonly string[];
+  timeoutSeconds: number;
+}): string {
   return renderScript("cluster-ready", {
-    EXPECTED_NODES: p.expectedNodes,
+    NODE_NAMES: p.nodeNames,
     WAIT_TIMEOUT_SECONDS: p.timeoutSeconds,
   });
 }

@@ -27,7 +27,7 @@ export function calicoManifestUrls(version: string = PINNED.calico): {
   return { crds: `${base}/operator-crds.yaml`, operator: `${base}/tigera-operator.yaml` };
 }
 
-/** `${ARCH}` is substituted on the node with `dpkg --print-architecture` (amd64 | arm64). */
+/** `{ARCH}` is substituted on the node with `dpkg --print-architecture` (amd64 | arm64). */
 export function criDockerdUrlTemplate(version: string = PINNED.criDockerd): string {
-  return `https://github.com/Mirantis/cri-dockerd/releases/download/v${version}/cri-dockerd-${version}.\${ARCH}.tgz`;
+  return `https://github.com/Mirantis/cri-dockerd/releases/download/v${version}/cri-dockerd-${version}.{ARCH}.tgz`;
 }

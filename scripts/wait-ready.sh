@@ -58,8 +58,8 @@ main() {
   require_number WAIT_TIMEOUT_SECONDS "$WAIT_TIMEOUT_SECONDS"
   wait_for_cloud_init "$WAIT_TIMEOUT_SECONDS"
   remaining=$((WAIT_TIMEOUT_SECONDS - SECONDS))
-  if ((remaining < 10)); then
-    remaining=10
+  if ((remaining < 1)); then
+    remaining=1
   fi
   wait_for "$remaining" "the apt/dpkg locks to be free" -- apt_locks_free
   info "node is ready for prepare"

@@ -3,10 +3,8 @@
  * stdout, and token creation is retried.
  */
 import { renderCreds } from "../../scripts/steps";
-import { callsOf, Sandbox, useSandbox } from "./harness";
+import { callsOf, Sandbox, sandboxTest } from "./harness";
 import { CERT_KEY, TOKEN } from "./params";
-
-const sandbox = useSandbox();
 
 /** The first control plane after init: admin.conf and init.yaml with the certificate key. */
 function initialised(sb: Sandbox): Sandbox {
@@ -21,30 +19,33 @@ function initialised(sb: Sandbox): Sandbox {
 
 const env = { DOUBLE_KUBEADM_TOKEN: TOKEN };
 
-test("creds for a control plane re-uploads the certificates, then prints only the token", async () => {
-  const sb = initialised(sandbox());
-  const r = await sb.run(renderCreds({ joinRole: "control-plane", tokenTtl: "2h" }), { env });
-  expect(r.code).toBe(0);
-  expect(r.stdout).toBe(`${TOKEN}\n`);
-  const calls = callsOf(sb, "kubeadm");
-  expect(calls).toEqual([
-    `kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config ${sb.root}/etc/kubernetes/kubeadm/init.yaml --kubeconfig ${sb.root}/etc/kubernetes/admin.conf`,
-    `kubeadm token create --kubeconfig ${sb.root}/etc/kubernetes/admin.conf --ttl 2h --description kubeadm-aws: join of a control-plane node`,
-  ]);
-  expect(r.stderr).not.toContain(CERT_KEY); // upload-certs printed it
-  expect(r.stderr).not.toContain(TOKEN);
-});
+sandboxTest(
+  "creds for a control plane re-uploads the certificates, then prints only the token",
+  async (sb) => {
+    initialised(sb);
+    const r = await sb.run(renderCreds({ joinRole: "control-plane", tokenTtl: "2h" }), { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${TOKEN}\n`);
+    const calls = callsOf(sb, "kubeadm");
+    expect(calls).toEqual([
+      `kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config ${sb.root}/etc/kubernetes/kubeadm/init.yaml --kubeconfig ${sb.root}/etc/kubernetes/admin.conf`,
+      `kubeadm token create --kubeconfig ${sb.root}/etc/kubernetes/admin.conf --ttl 2h --description kubeadm-aws: join of a control-plane node`,
+    ]);
+    expect(r.stderr).not.toContain(CERT_KEY); // upload-certs printed it
+    expect(r.stderr).not.toContain(TOKEN);
+  },
+);
 
-test("creds for a worker only creates a token", async () => {
-  const sb = initialised(sandbox());
+sandboxTest("creds for a worker only creates a token", async (sb) => {
+  initialised(sb);
   const r = await sb.run(renderCreds({ joinRole: "worker", tokenTtl: "30m" }), { env });
   expect(r.code).toBe(0);
   expect(r.stdout).toBe(`${TOKEN}\n`);
   expect(callsOf(sb, "kubeadm").map((c) => c.split(" --")[0])).toEqual(["kubeadm token create"]);
 });
 
-test("creds retries token creation", async () => {
-  const sb = initialised(sandbox());
+sandboxTest("creds retries token creation", async (sb) => {
+  initialised(sb);
   const r = await sb.run(renderCreds({ joinRole: "worker", tokenTtl: "2h" }), {
     env: { ...env, DOUBLE_KUBEADM_TOKEN_FAILS: "2" },
   });
@@ -53,8 +54,8 @@ test("creds retries token creation", async () => {
   expect(callsOf(sb, "kubeadm")).toHaveLength(3);
 });
 
-test("creds prints nothing on stdout when kubeadm does not produce a token", async () => {
-  const sb = initialised(sandbox());
+sandboxTest("creds prints nothing on stdout when kubeadm does not produce a token", async (sb) => {
+  initialised(sb);
   const r = await sb.run(renderCreds({ joinRole: "worker", tokenTtl: "2h" }), {
     env: { DOUBLE_KUBEADM_TOKEN: "not a token" },
   });
@@ -63,20 +64,18 @@ test("creds prints nothing on stdout when kubeadm does not produce a token", asy
   expect(r.stderr).toContain("could not create a bootstrap token");
 });
 
-test("creds refuses a malformed TTL and a node that was never initialised", async () => {
-  const bad = await initialised(sandbox()).run(
-    renderCreds({ joinRole: "worker", tokenTtl: "two hours" }),
-  );
-  expect(bad.code).toBe(1);
-  expect(bad.stderr).toContain("TOKEN_TTL must be a duration");
+sandboxTest("creds refuses a malformed TTL", async (sb) => {
+  const r = await initialised(sb).run(renderCreds({ joinRole: "worker", tokenTtl: "two hours" }));
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("TOKEN_TTL must be a duration");
+});
 
-  const sb = new Sandbox();
-  try {
+sandboxTest(
+  "creds fails with nothing on stdout on a node that was never initialised",
+  async (sb) => {
     const r = await sb.run(renderCreds({ joinRole: "worker", tokenTtl: "2h" }));
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("admin.conf is missing");
-  } finally {
-    sb.remove();
-  }
-});
+  },
+);

@@ -84,6 +84,14 @@ function safeBinDir(): string {
   return safeBin;
 }
 
+// Each test file gets its own copy of this module (jest's module registry), hence its own bin dir.
+afterAll(() => {
+  if (safeBin) {
+    fs.rmSync(safeBin, { recursive: true, force: true });
+    safeBin = undefined;
+  }
+});
+
 export interface RunResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -202,7 +210,7 @@ export class Sandbox {
       LANG: "C",
       TMPDIR: this.dir,
       KUBEADM_AWS_ROOT: this.root,
-      KUBEADM_AWS_POLL_SECONDS: "0.1",
+      KUBEADM_AWS_POLL_SECONDS: "0.25",
       KUBEADM_AWS_RETRY_DELAY_SECONDS: "0",
       DOUBLE_LOG: this.logFile,
       DOUBLE_STATE: this.state,
@@ -253,22 +261,70 @@ export function libScript(snippet: string, step = "lib-test"): string {
   ].join("\n");
 }
 
-/** Creates a sandbox per test and removes it afterwards. */
-export function useSandbox(): () => Sandbox {
-  let current: Sandbox | undefined;
-  beforeEach(() => {
-    current = new Sandbox();
+/** What two runs of the same step on one node did. */
+export interface TwoRuns {
+  readonly first: RunResult;
+  readonly firstCalls: string[];
+  readonly second: RunResult;
+  readonly secondCalls: string[];
+  /** Files the second run created, removed or touched (content, mode or mtime): should be none. */
+  readonly changed: string[];
+}
+
+/** Runs a step twice on the same sandboxed node, recording what the second run changed. */
+export async function runTwice(
+  sb: Sandbox,
+  script: string,
+  options: RunOptions = {},
+): Promise<TwoRuns> {
+  const first = await sb.run(script, options);
+  const firstCalls = sb.calls();
+  const before = sb.snapshot();
+  sb.clearCalls();
+  const second = await sb.run(script, options);
+  const after = sb.snapshot();
+  const changed = [...new Set([...before.keys(), ...after.keys()])]
+    .filter((file) => before.get(file) !== after.get(file))
+    .sort();
+  return { first, firstCalls, second, secondCalls: sb.calls(), changed };
+}
+
+/**
+ * A sandboxed scenario shared by the tests of one describe block: it starts as soon as the test
+ * file loads (so scenarios run in parallel with each other and with concurrent tests), beforeAll
+ * waits for it, and the tests read its outcome through the returned getter.
+ */
+export function scenario<T>(play: (sb: Sandbox) => Promise<T>): () => T & { sb: Sandbox } {
+  const sb = new Sandbox();
+  let outcome: (T & { sb: Sandbox }) | undefined;
+  const done = play(sb).then((value) => {
+    outcome = { ...value, sb };
   });
-  afterEach(() => {
-    current?.remove();
-    current = undefined;
-  });
+  done.catch(() => undefined); // reported by beforeAll, not as an unhandled rejection
+  beforeAll(() => done);
+  afterAll(() => sb.remove());
   return () => {
-    if (!current) {
-      throw new Error("useSandbox(): no sandbox outside a test");
+    if (!outcome) {
+      throw new Error("the scenario did not finish");
     }
-    return current;
+    return outcome;
   };
+}
+
+/**
+ * A test with its own sandbox, removed afterwards. The tests run concurrently (jest gives this
+ * suite one worker on a 2-core machine, and the scripts spend their time waiting on forks), so a
+ * test must not share anything but read-only inputs with another.
+ */
+export function sandboxTest(name: string, fn: (sb: Sandbox) => Promise<void>): void {
+  test.concurrent(name, async () => {
+    const sb = new Sandbox();
+    try {
+      await fn(sb);
+    } finally {
+      sb.remove();
+    }
+  });
 }
 
 /** True when a program is installed on the machine running the tests. */

@@ -3,7 +3,7 @@
  * explains token problems, and routes a joining control plane to the first control plane.
  */
 import { renderJoin } from "../../scripts/steps";
-import { callsOf, Sandbox, useSandbox } from "./harness";
+import { callsOf, runTwice, Sandbox, sandboxTest, scenario } from "./harness";
 import {
   API_HOST,
   CERT_KEY,
@@ -14,7 +14,6 @@ import {
   TOKEN,
 } from "./params";
 
-const sandbox = useSandbox();
 const worker = renderJoin(joinInputs("worker"));
 const controlPlane = renderJoin(joinInputs("control-plane"));
 
@@ -28,22 +27,21 @@ const verbs = (sb: Sandbox): string[] =>
     .filter((c) => !c.startsWith("kubeadm config validate"))
     .map((c) => c.split(" ").slice(0, 2).join(" "));
 
-describe("a worker join", () => {
-  test("waits for /readyz through the endpoint, then joins with the token in a 0600 config", async () => {
-    const sb = fresh(sandbox());
-    const r = await sb.run(worker, {
-      stdin: joinBundle("worker"),
-      env: { DOUBLE_READYZ_FAILS: "2" },
-    });
-    expect(r.stderr).toContain("joined the cluster as a worker");
-    expect(r.code).toBe(0);
-    expect(
-      callsOf(sb, "curl").filter((c) => c.endsWith(`https://${API_HOST}:6443/readyz`)),
-    ).toHaveLength(3);
-    expect(verbs(sb)).toEqual(["kubeadm join"]);
-    expect(callsOf(sb, "kubeadm")).toContain(
+describe("a worker join, then a second run of the step", () => {
+  const join = scenario((sb) =>
+    runTwice(fresh(sb), worker, { stdin: joinBundle("worker"), env: { DOUBLE_READYZ_FAILS: "2" } }),
+  );
+
+  test("waits for /readyz through the endpoint, then joins with the token in a 0600 config", () => {
+    const { sb, first, firstCalls } = join();
+    expect(first.stderr).toContain("joined the cluster as a worker");
+    expect(first.code).toBe(0);
+    const probes = firstCalls.filter((c) => c.startsWith("curl ") && c.endsWith("/readyz"));
+    expect(probes).toHaveLength(3);
+    expect(probes[0]).toContain(`https://${API_HOST}:6443/readyz`);
+    expect(firstCalls.filter((c) => c.startsWith("kubeadm ") && !c.includes("validate"))).toEqual([
       `kubeadm join --config ${sb.root}/etc/kubernetes/kubeadm/join.yaml`,
-    );
+    ]);
     const config = sb.read("/etc/kubernetes/kubeadm/join.yaml");
     expect(config).toContain(`    token: ${TOKEN}\n`);
     expect(config).toContain(`  tlsBootstrapToken: ${TOKEN}\n`);
@@ -51,47 +49,44 @@ describe("a worker join", () => {
     expect(sb.read("/etc/hosts")).toBe("127.0.0.1 localhost\n"); // workers use the load balancer
   });
 
-  test("never prints the token nor passes it on a command line", async () => {
-    const sb = fresh(sandbox());
-    const r = await sb.run(worker, { stdin: joinBundle("worker") });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("[discovery] Using token: <redacted-token>");
+  test("never prints the token nor passes it on a command line", () => {
+    const { first, firstCalls } = join();
+    expect(first.stdout).toBe("");
+    expect(first.stderr).toContain("[discovery] Using token: <redacted-token>");
     for (const secret of SECRET_MARKERS) {
-      expect(r.stderr + sb.calls().join("\n")).not.toContain(secret);
+      expect(first.stderr + firstCalls.join("\n")).not.toContain(secret);
     }
   });
 
-  test("is not repeated on a node that already joined", async () => {
-    const sb = fresh(sandbox());
-    expect((await sb.run(worker, { stdin: joinBundle("worker") })).code).toBe(0);
-    const before = sb.snapshot();
-    sb.clearCalls();
-    const second = await sb.run(worker, { stdin: joinBundle("worker") });
+  test("is not repeated on a node that already joined, and the second run changes nothing", () => {
+    const { second, secondCalls, changed } = join();
     expect(second.code).toBe(0);
     expect(second.stderr).toContain("already joined");
-    expect(callsOf(sb, "kubeadm")).toEqual([]);
-    expect(sb.snapshot()).toEqual(before);
+    expect(secondCalls.filter((c) => c.startsWith("kubeadm "))).toEqual([]);
+    expect(changed).toEqual([]);
   });
 });
 
 describe("a control-plane join", () => {
-  test("reaches the first control plane during the join and its own API server afterwards", async () => {
-    const sb = fresh(sandbox());
-    const r = await sb.run(controlPlane, { stdin: joinBundle("control-plane") });
-    expect(r.code).toBe(0);
-    expect(sb.stateFile("hosts-during-join")).toContain(`${CP0_IP} ${API_HOST} # kubeadm-aws\n`);
-    expect(sb.read("/etc/hosts")).toBe(
-      `127.0.0.1 localhost\n127.0.0.1 ${API_HOST} # kubeadm-aws\n`,
-    );
-    expect(sb.read("/etc/kubernetes/kubeadm/join.yaml")).toContain(
-      `  certificateKey: ${CERT_KEY}\n`,
-    );
-    expect(sb.read("/root/.kube/config")).toBe(sb.read("/etc/kubernetes/admin.conf"));
-  });
+  sandboxTest(
+    "reaches the first control plane during the join and its own API server afterwards",
+    async (sb) => {
+      fresh(sb);
+      const r = await sb.run(controlPlane, { stdin: joinBundle("control-plane") });
+      expect(r.code).toBe(0);
+      expect(sb.stateFile("hosts-during-join")).toContain(`${CP0_IP} ${API_HOST} # kubeadm-aws\n`);
+      expect(sb.read("/etc/hosts")).toBe(
+        `127.0.0.1 localhost\n127.0.0.1 ${API_HOST} # kubeadm-aws\n`,
+      );
+      expect(sb.read("/etc/kubernetes/kubeadm/join.yaml")).toContain(
+        `  certificateKey: ${CERT_KEY}\n`,
+      );
+      expect(sb.read("/root/.kube/config")).toBe(sb.read("/etc/kubernetes/admin.conf"));
+    },
+  );
 
-  test("needs the certificate key in the bundle", async () => {
-    const sb = fresh(sandbox());
+  sandboxTest("needs the certificate key in the bundle", async (sb) => {
+    fresh(sb);
     const r = await sb.run(controlPlane, { stdin: joinBundle("worker") });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("no 'certificate-key' entry");
@@ -100,8 +95,8 @@ describe("a control-plane join", () => {
 });
 
 describe("a failed join", () => {
-  test("is reset and retried once", async () => {
-    const sb = fresh(sandbox());
+  sandboxTest("is reset and retried once", async (sb) => {
+    fresh(sb);
     const r = await sb.run(worker, {
       stdin: joinBundle("worker"),
       env: { DOUBLE_KUBEADM_JOIN_FAILS: "1" },
@@ -114,8 +109,8 @@ describe("a failed join", () => {
     expect(r.stderr).toContain("retrying kubeadm join once");
   });
 
-  test("exits non-zero after the second failure, with the node reset again", async () => {
-    const sb = fresh(sandbox());
+  sandboxTest("exits non-zero after the second failure, with the node reset again", async (sb) => {
+    fresh(sb);
     sb.write("/etc/cni/net.d/10-flannel.conflist", "{}\n");
     const r = await sb.run(worker, {
       stdin: joinBundle("worker"),
@@ -128,8 +123,8 @@ describe("a failed join", () => {
     expect(r.stderr).not.toContain("pulumi up --replace");
   });
 
-  test("caused by an expired token says how to get a fresh one", async () => {
-    const sb = fresh(sandbox());
+  sandboxTest("caused by an expired token says how to get a fresh one", async (sb) => {
+    fresh(sb);
     const r = await sb.run(worker, {
       stdin: joinBundle("worker"),
       env: {
@@ -144,8 +139,8 @@ describe("a failed join", () => {
   });
 });
 
-test("join gives up when the API endpoint never answers", async () => {
-  const sb = fresh(sandbox());
+sandboxTest("join gives up when the API endpoint never answers", async (sb) => {
+  fresh(sb);
   const r = await sb.run(worker, {
     stdin: joinBundle("worker"),
     env: { DOUBLE_READYZ_FAILS: "1000", KUBEADM_AWS_READYZ_WAIT_SECONDS: "1" },

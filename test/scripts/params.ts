@@ -20,7 +20,7 @@ export const prepareInputs: PrepareInputs = {
   criSocket: CONTAINERD_SOCKET,
   criDockerdVersion: "0.3.20",
   criDockerdUrlTemplate:
-    "https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.20/cri-dockerd-0.3.20.${ARCH}.tgz",
+    "https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.20/cri-dockerd-0.3.20.{ARCH}.tgz",
 };
 
 export const prepareCriDockerdInputs: PrepareInputs = {

@@ -2,11 +2,9 @@
  * prepare: kernel settings, repositories, pinned packages and the container runtime, run for real
  * against recording doubles; above all, a second run must change nothing.
  */
-import { renderPrepare } from "../../scripts/steps";
-import { callsOf, RunResult, Sandbox, useSandbox } from "./harness";
+import { type PrepareInputs, renderPrepare } from "../../scripts/steps";
+import { callsOf, runTwice, Sandbox, sandboxTest, scenario } from "./harness";
 import { prepareCriDockerdInputs, prepareInputs } from "./params";
-
-const sandbox = useSandbox();
 
 const UBUNTU_NOBLE =
   'PRETTY_NAME="Ubuntu 24.04.3 LTS"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME=noble\n';
@@ -31,32 +29,12 @@ const isMutating = (line: string): boolean =>
     line,
   );
 
-/** Runs prepare twice on one fresh node; the tests below read what each run did. */
-function twoRuns(
-  inputs: typeof prepareInputs,
-  env: Record<string, string> = {},
-): () => {
-  first: RunResult;
-  second: RunResult;
-  firstCalls: string[];
-  secondCalls: string[];
-  sb: Sandbox;
-  unchanged: boolean;
-} {
-  const state = {} as ReturnType<ReturnType<typeof twoRuns>>;
-  beforeAll(async () => {
-    const sb = new Sandbox();
+/** Prepare run twice on one fresh node. */
+function twoRuns(inputs: PrepareInputs, env: Record<string, string> = {}) {
+  return scenario((sb) => {
     freshNode(sb);
-    const first = await sb.run(renderPrepare(inputs), { env });
-    const firstCalls = sb.calls();
-    const before = sb.snapshot();
-    sb.clearCalls();
-    const second = await sb.run(renderPrepare(inputs), { env });
-    const unchanged = JSON.stringify([...sb.snapshot()]) === JSON.stringify([...before]);
-    Object.assign(state, { sb, first, second, firstCalls, secondCalls: sb.calls(), unchanged });
+    return runTwice(sb, renderPrepare(inputs), { env });
   });
-  afterAll(() => state.sb?.remove());
-  return () => state;
 }
 
 const grep = (calls: string[], double: string): string[] =>
@@ -138,26 +116,24 @@ describe("prepare on a fresh Ubuntu node with containerd", () => {
   });
 
   test("a second run installs, downloads, restarts, pulls and rewrites nothing", () => {
-    const { second, secondCalls, unchanged } = runs();
+    const { second, secondCalls, changed } = runs();
     expect(second.code).toBe(0);
     expect(secondCalls.filter(isMutating)).toEqual([]);
-    expect(unchanged).toBe(true);
+    expect(changed).toEqual([]);
   });
 });
 
 describe("prepare on a Debian 12 arm64 worker", () => {
-  let sb: Sandbox;
-  let result: RunResult;
-  beforeAll(async () => {
-    sb = new Sandbox();
+  const debian = scenario(async (sb) => {
     freshNode(sb, DEBIAN_BOOKWORM);
-    result = await sb.run(renderPrepare({ ...prepareInputs, role: "worker" }), {
+    const result = await sb.run(renderPrepare({ ...prepareInputs, role: "worker" }), {
       env: { DOUBLE_ARCH: "arm64" },
     });
+    return { result };
   });
-  afterAll(() => sb.remove());
 
   test("uses Docker's Debian repository for the node's architecture", () => {
+    const { sb, result } = debian();
     expect(result.code).toBe(0);
     expect(sb.read("/etc/apt/sources.list.d/docker.list")).toBe(
       "deb [arch=arm64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/debian bookworm stable\n",
@@ -168,33 +144,36 @@ describe("prepare on a Debian 12 arm64 worker", () => {
   });
 
   test("does not pre-pull images on a worker", () => {
+    const { sb, result } = debian();
     expect(callsOf(sb, "kubeadm").some((c) => c.includes("images pull"))).toBe(false);
     expect(result.stderr).toContain("not pre-pulling images on a worker node");
   });
 });
 
-test("prepare fails clearly when the repository has no package for the Kubernetes version", async () => {
-  const sb = sandbox();
-  freshNode(sb);
-  const r = await sb.run(renderPrepare(prepareInputs), {
-    env: { DOUBLE_MADISON_VERSIONS: "1.34.1-1.1 1.34.0-1.1" },
-  });
-  expect(r.code).not.toBe(0);
-  expect(r.stderr).toContain("kubeadm 1.34.2 is not in the v1.34 repository");
-  expect(callsOf(sb, "apt-get").some((c) => c.includes("kubeadm="))).toBe(false);
-});
+sandboxTest(
+  "prepare fails clearly when the repository has no package for the Kubernetes version",
+  async (sb) => {
+    freshNode(sb);
+    const r = await sb.run(renderPrepare(prepareInputs), {
+      env: { DOUBLE_MADISON_VERSIONS: "1.34.1-1.1 1.34.0-1.1" },
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("kubeadm 1.34.2 is not in the v1.34 repository");
+    expect(callsOf(sb, "apt-get").some((c) => c.includes("kubeadm="))).toBe(false);
+  },
+);
 
 describe("containerd config editing", () => {
   /** Runs only configure_containerd from the rendered prepare script, on a default config sample. */
-  async function configFrom(fixture: string): Promise<string> {
+  async function configFrom(sb: Sandbox, fixture: string): Promise<string> {
     const script = renderPrepare(prepareInputs);
     const call = "configure_containerd registry.k8s.io/pause:3.10.1";
     const only = script.replace(/\nmain "\$@"\n*$/, `\n${call}\n`);
     expect(only).toContain(call);
-    const r = await sandbox().run(only, { env: { DOUBLE_CONTAINERD_DEFAULT: fixture } });
+    const r = await sb.run(only, { env: { DOUBLE_CONTAINERD_DEFAULT: fixture } });
     expect(r.stderr).toContain("SystemdCgroup = true, sandbox registry.k8s.io/pause:3.10.1");
     expect(r.code).toBe(0);
-    return sandbox().read("/etc/containerd/config.toml");
+    return sb.read("/etc/containerd/config.toml");
   }
 
   /** The lines of one TOML table, header excluded. */
@@ -207,40 +186,49 @@ describe("containerd config editing", () => {
     return (end < 0 ? rest : rest.slice(0, end)).map((l) => l.trim()).filter(Boolean);
   }
 
-  test("containerd 1.7 (config version 2): SystemdCgroup and sandbox_image in the CRI tables", async () => {
-    const toml = await configFrom("v2");
-    expect(
-      table(toml, '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]'),
-    ).toContain("SystemdCgroup = true");
-    const cri = table(toml, '[plugins."io.containerd.grpc.v1.cri"]');
-    expect(cri).toContain('sandbox_image = "registry.k8s.io/pause:3.10.1"');
-    expect(cri).toContain("systemd_cgroup = false"); // the deprecated v1-shim option stays off
-    expect(toml).not.toContain("SystemdCgroup = false");
-    expect(toml).not.toContain("pause:3.8");
-    expect(toml.split("\n")).toContain("version = 2");
-  });
+  sandboxTest(
+    "containerd 1.7 (config version 2): SystemdCgroup and sandbox_image in the CRI tables",
+    async (sb) => {
+      const toml = await configFrom(sb, "v2");
+      expect(
+        table(toml, '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]'),
+      ).toContain("SystemdCgroup = true");
+      const cri = table(toml, '[plugins."io.containerd.grpc.v1.cri"]');
+      expect(cri).toContain('sandbox_image = "registry.k8s.io/pause:3.10.1"');
+      expect(cri).toContain("systemd_cgroup = false"); // the deprecated v1-shim option stays off
+      expect(toml).not.toContain("SystemdCgroup = false");
+      expect(toml).not.toContain("pause:3.8");
+      expect(toml.split("\n")).toContain("version = 2");
+    },
+  );
 
-  test("containerd 2.x (config version 3): SystemdCgroup and the pinned sandbox image", async () => {
-    const toml = await configFrom("v3");
-    expect(
-      table(toml, "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"),
-    ).toContain("SystemdCgroup = true");
-    expect(table(toml, "[plugins.'io.containerd.cri.v1.images'.pinned_images]")).toEqual([
-      "sandbox = 'registry.k8s.io/pause:3.10.1'",
-    ]);
-    expect(toml).not.toContain("SystemdCgroup = false");
-    expect(toml.split("\n")[0]).toBe("version = 3");
-  });
+  sandboxTest(
+    "containerd 2.x (config version 3): SystemdCgroup and the pinned sandbox image",
+    async (sb) => {
+      const toml = await configFrom(sb, "v3");
+      expect(
+        table(toml, "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"),
+      ).toContain("SystemdCgroup = true");
+      expect(table(toml, "[plugins.'io.containerd.cri.v1.images'.pinned_images]")).toEqual([
+        "sandbox = 'registry.k8s.io/pause:3.10.1'",
+      ]);
+      expect(toml).not.toContain("SystemdCgroup = false");
+      expect(toml.split("\n")[0]).toBe("version = 3");
+    },
+  );
 
-  test("containerd 2.0 without a SystemdCgroup line: the key is added to the runc options", async () => {
-    const toml = await configFrom("v3-no-systemd-cgroup");
-    const options = table(
-      toml,
-      "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]",
-    );
-    expect(options[0]).toBe("SystemdCgroup = true");
-    expect(options.filter((l) => l.startsWith("SystemdCgroup"))).toHaveLength(1);
-  });
+  sandboxTest(
+    "containerd 2.0 without a SystemdCgroup line: the key is added to the runc options",
+    async (sb) => {
+      const toml = await configFrom(sb, "v3-no-systemd-cgroup");
+      const options = table(
+        toml,
+        "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]",
+      );
+      expect(options[0]).toBe("SystemdCgroup = true");
+      expect(options.filter((l) => l.startsWith("SystemdCgroup"))).toHaveLength(1);
+    },
+  );
 });
 
 describe("prepare with Docker Engine and cri-dockerd", () => {
@@ -294,10 +282,10 @@ describe("prepare with Docker Engine and cri-dockerd", () => {
   });
 
   test("a second run neither downloads cri-dockerd again nor restarts anything", () => {
-    const { second, secondCalls, unchanged } = runs();
+    const { second, secondCalls, changed } = runs();
     expect(second.code).toBe(0);
     expect(second.stderr).toContain("cri-dockerd 0.3.20 is already installed");
     expect(secondCalls.filter(isMutating)).toEqual([]);
-    expect(unchanged).toBe(true);
+    expect(changed).toEqual([]);
   });
 });

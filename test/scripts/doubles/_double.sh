@@ -7,6 +7,7 @@ set -euo pipefail
 : "${DOUBLE_LOG:?}" "${DOUBLE_STATE:?}" "${KUBEADM_AWS_ROOT:?}"
 # Cheap on purpose (no subshells): the doubles run hundreds of times per test file.
 DOUBLE_NAME="${0##*/}"
+# shellcheck disable=SC2034 # used by the doubles that serve fixtures
 DOUBLES_DIR="${0%/*}"
 printf '%s %s\n' "$DOUBLE_NAME" "$*" >>"$DOUBLE_LOG"
 
