@@ -30,7 +30,7 @@ test("the program exports the endpoint, nodes, SSH user and the secrets", async 
   expect(await valueOf(out.apiEndpoint)).toMatch(
     /^https:\/\/k8s-dev-api-.*\.elb\.us-east-1\.amazonaws\.com:6443$/,
   );
-  expect((await valueOf(out.nodes)).map((n: { name: string }) => n.name)).toEqual([
+  expect((await valueOf<{ name: string }[]>(out.nodes)).map((n) => n.name)).toEqual([
     "k8s-dev-cp-0",
     "k8s-dev-worker-0",
     "k8s-dev-worker-1",
