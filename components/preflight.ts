@@ -30,6 +30,8 @@ export interface InstanceTypeFacts {
 export interface PreflightLookups {
   instanceType(name: string): Promise<InstanceTypeFacts>;
   availabilityZones(): Promise<readonly string[]>;
+  /** The CPU architecture of an explicit image (`amiId`). */
+  imageArchitecture(amiId: string): Promise<string>;
 }
 
 export const awsLookups: PreflightLookups = {
@@ -41,6 +43,9 @@ export const awsLookups: PreflightLookups = {
         filters: [{ name: "zone-type", values: ["availability-zone"] }],
       })
     ).names,
+  imageArchitecture: async (amiId) =>
+    (await aws.ec2.getAmi({ filters: [{ name: "image-id", values: [amiId] }], mostRecent: true }))
+      .architecture,
 };
 
 async function checkGroup(
@@ -48,6 +53,7 @@ async function checkGroup(
   config: ClusterConfig,
   lookups: PreflightLookups,
   problems: string[],
+  imageArch: string | undefined,
 ): Promise<Ec2Architecture> {
   const group = config[key];
   const fallback: Ec2Architecture = "x86_64";
@@ -68,6 +74,17 @@ async function checkGroup(
         `kubeadm needs at least ${min.vcpus} vCPU and ${min.memoryMiB / 1024} GiB here (e.g. t3.medium or t4g.medium)`,
     );
   }
+  if (imageArch !== undefined) {
+    // An explicit image fixes the architecture: the instance type must be able to run it.
+    if (!facts.supportedArchitectures.includes(imageArch)) {
+      problems.push(
+        `amiId ${config.amiId} is built for ${imageArch}, but ${key}.instanceType ${group.instanceType} ` +
+          `runs ${facts.supportedArchitectures.join("/")}; pick an instance type or image of the same architecture`,
+      );
+      return fallback;
+    }
+    return imageArch as Ec2Architecture;
+  }
   const arch = pickArchitecture(facts.supportedArchitectures);
   if (!arch) {
     problems.push(
@@ -85,9 +102,25 @@ export async function preflight(
   lookups: PreflightLookups = awsLookups,
 ): Promise<PreflightResult> {
   const problems: string[] = [];
+  let imageArch: string | undefined;
+  if (config.amiId) {
+    try {
+      imageArch = await lookups.imageArchitecture(config.amiId);
+    } catch (err) {
+      problems.push(
+        `amiId ${config.amiId} was not found in this region (${(err as Error).message.split("\n")[0]})`,
+      );
+    }
+    if (imageArch !== undefined && pickArchitecture([imageArch]) === undefined) {
+      problems.push(
+        `amiId ${config.amiId} is built for ${imageArch}; only x86_64 and arm64 are supported`,
+      );
+      imageArch = undefined;
+    }
+  }
   const [controlPlaneArch, workerArch, zones] = await Promise.all([
-    checkGroup("controlPlane", config, lookups, problems),
-    checkGroup("workers", config, lookups, problems),
+    checkGroup("controlPlane", config, lookups, problems, imageArch),
+    checkGroup("workers", config, lookups, problems, imageArch),
     lookups.availabilityZones(),
   ]);
   const sorted = [...zones].sort();

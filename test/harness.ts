@@ -102,9 +102,13 @@ export async function installMocks(stack = "dev"): Promise<Harness> {
         invokes.push({ token: args.token, args: args.inputs });
         switch (args.token) {
           case "aws:ec2/getAmi:getAmi": {
-            const arch = (args.inputs.filters as { name: string; values: string[] }[]).find(
-              (f) => f.name === "architecture",
-            )?.values[0];
+            const filters = args.inputs.filters as { name: string; values: string[] }[];
+            const byId = filters.find((f) => f.name === "image-id")?.values[0];
+            const arch = byId
+              ? byId === "ami-0aaaaaaaaaaaaaaa1"
+                ? "arm64"
+                : "x86_64"
+              : filters.find((f) => f.name === "architecture")?.values[0];
             return {
               id: arch === "arm64" ? "ami-0aaaaaaaaaaaaaaa1" : "ami-0bbbbbbbbbbbbbbb2",
               architecture: arch,

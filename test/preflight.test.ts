@@ -11,6 +11,15 @@ const lookups = (zones = ZONES.slice(0, 3)): PreflightLookups => ({
     return { defaultVcpus: facts[0], memorySize: facts[1], supportedArchitectures: facts[2] };
   },
   availabilityZones: async () => zones,
+  async imageArchitecture(amiId) {
+    const images: Record<string, string> = {
+      "ami-0aaaaaaaaaaaaaaa1": "arm64",
+      "ami-0bbbbbbbbbbbbbbb2": "x86_64",
+      "ami-0ccccccccccccccc3": "i386",
+    };
+    if (!images[amiId]) throw new Error(`no image ${amiId}`);
+    return images[amiId]!;
+  },
 });
 
 const config = (input: Parameters<typeof validateClusterConfig>[0]) =>
@@ -91,6 +100,43 @@ describe("preflight (AWS-backed checks before any resource)", () => {
       instanceType: (n) => (seen.push(n), l.instanceType(n)),
     });
     expect(seen).toEqual(["t3.medium"]);
+  });
+});
+
+describe("an explicit amiId", () => {
+  test("fixes the architecture of both groups when the instance types can run it", async () => {
+    const result = await preflight(
+      config({
+        amiId: "ami-0aaaaaaaaaaaaaaa1",
+        controlPlane: { instanceType: "t4g.medium" },
+        workers: { instanceType: "m7g.large" },
+      }),
+      lookups(),
+    );
+    expect([result.controlPlaneArch, result.workerArch]).toEqual(["arm64", "arm64"]);
+  });
+
+  test("of another architecture than an instance type is refused before anything boots", async () => {
+    const found = await problems(
+      preflight(
+        config({ amiId: "ami-0aaaaaaaaaaaaaaa1", controlPlane: { instanceType: "t4g.medium" } }),
+        lookups(),
+      ),
+    );
+    expect(found).toEqual([
+      "amiId ami-0aaaaaaaaaaaaaaa1 is built for arm64, but workers.instanceType t3.medium runs x86_64; pick an instance type or image of the same architecture",
+    ]);
+  });
+
+  test("that does not exist, or is 32-bit, is reported", async () => {
+    expect(
+      (await problems(preflight(config({ amiId: "ami-0ddddddddddddddd4" }), lookups())))[0],
+    ).toContain(
+      "amiId ami-0ddddddddddddddd4 was not found in this region (no image ami-0ddddddddddddddd4)",
+    );
+    expect(
+      (await problems(preflight(config({ amiId: "ami-0ccccccccccccccc3" }), lookups())))[0],
+    ).toBe("amiId ami-0ccccccccccccccc3 is built for i386; only x86_64 and arm64 are supported");
   });
 });
 

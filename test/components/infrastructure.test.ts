@@ -158,6 +158,16 @@ describe("instances", () => {
     });
   });
 
+  test("an explicit amiId is used for every node instead of the lookup by name", async () => {
+    const before = h.invokes.length;
+    const pinned = await build("pin", { amiId: "ami-0bbbbbbbbbbbbbbb2", workers: { count: 2 } });
+    const lookups = h.invokes.slice(before).filter((i) => i.token === "aws:ec2/getAmi:getAmi");
+    expect(lookups.map((l) => (l.args.filters as any[])[0].name)).toEqual(["image-id"]);
+    expect(new Set(pinned.of("aws:ec2/instance:Instance").map((i) => i.inputs.ami))).toEqual(
+      new Set(["ami-0bbbbbbbbbbbbbbb2"]),
+    );
+  });
+
   test("Debian 12 uses Debian's image owner and the admin login", async () => {
     const before = h.invokes.length;
     const deb = await build("deb", { os: "debian-12" });
