@@ -169,7 +169,9 @@ function mockState(
   switch (type) {
     case "aws:ec2/instance:Instance": {
       const n = ++instanceCounter;
-      const privateIp = `10.0.${n % 4}.${10 + n}`;
+      // Inside the default VPC's per-zone /18 subnets (10.0.0.0, 10.0.64.0, 10.0.128.0, ...).
+      const zone = Math.max(0, "abcdef".indexOf(String(inputs.availabilityZone ?? "a").slice(-1)));
+      const privateIp = `10.0.${64 * zone}.${10 + n}`;
       return {
         privateIp,
         publicIp: `203.0.113.${n}`,
