@@ -173,7 +173,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   const cni = step(`${name}-cni`, {
     step: "cni",
     target: target(cp0),
-    tag: "cni",
+    tag: name,
     script: steps.renderCni({
       cni: config.cni,
       podCidr: config.podCidr,
@@ -285,7 +285,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   const clusterReady = step(`${name}-cluster-ready`, {
     step: "cluster-ready",
     target: target(cp0),
-    tag: "cluster-ready",
+    tag: name,
     // The exact names, not a count: during a scale-down the leaving node is still registered
     // when this re-runs (Pulumi deletes removed resources last).
     script: pulumi
@@ -305,7 +305,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   const kubeconfig = step(`${name}-kubeconfig`, {
     step: "kubeconfig",
     target: target(cp0),
-    tag: "kubeconfig",
+    tag: name,
     script: steps.renderKubeconfig(),
     triggers: [cp0.instance.id],
     secretStdout: true,
