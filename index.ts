@@ -1,16 +1,13 @@
 /**
- * Wiring only: read and validate the stack config, run the AWS-backed preflight checks, build
- * the cluster, export its outputs. Nothing is created if either check fails.
+ * Wiring only: read and validate the stack config, then build the cluster (after the my-ip and
+ * AWS-backed preflight checks) and export its outputs. Nothing is created if a check fails.
  */
-import { resolveMyIp } from "./components/callerIp";
 import { loadConfig } from "./components/config";
-import { KubeadmCluster } from "./components/kubeadmCluster";
-import { preflight } from "./components/preflight";
+import { createKubeadmCluster } from "./components/createCluster";
 
 export = async () => {
-  const config = await resolveMyIp(loadConfig());
-  const checked = await preflight(config);
-  const cluster = new KubeadmCluster(config.clusterName, { config, preflight: checked });
+  const config = loadConfig();
+  const cluster = await createKubeadmCluster(config);
   return {
     clusterName: config.clusterName,
     kubernetesVersion: config.kubernetesVersion,

@@ -4,7 +4,7 @@
  * parallel but was made serial shows up as a longer chain. Figures only; nothing asserts time.
  */
 import { performance } from "perf_hooks";
-import { installMocks, settle } from "../test/harness";
+import { installMocks, settle } from "../tools/mockCloud";
 
 async function main(): Promise<void> {
   const h = await installMocks("bench");
@@ -24,10 +24,7 @@ async function main(): Promise<void> {
       workers: { count: workers },
       availabilityZoneCount: 3,
     });
-    const cluster = new lib.KubeadmCluster(name, {
-      config,
-      preflight: await lib.preflight(config),
-    });
+    const cluster = await lib.createKubeadmCluster(config);
     await settle(cluster.kubeconfig, cluster.nodes);
     const ms = performance.now() - start;
 

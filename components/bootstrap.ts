@@ -16,6 +16,7 @@ import { renderCalicoResources } from "../scripts/cniConfig";
 import {
   ClusterSettings,
   CRI_SOCKETS,
+  parseControlPlaneEndpoint,
   renderInitConfig,
   renderJoinConfig,
 } from "../scripts/kubeadmConfig";
@@ -77,7 +78,8 @@ export function clusterSettings(config: ClusterConfig, endpointHost: string): Cl
     kubernetesVersion: config.kubernetesVersion,
     clusterName: config.clusterName,
     controlPlaneEndpoint: `${endpointHost}:${API_PORT}`,
-    certSANs: [endpointHost],
+    // renderInitConfig always adds the endpoint host; no other names are needed.
+    certSANs: [],
     podSubnet: config.podCidr,
     serviceSubnet: config.serviceCidr,
     criSocket: CRI_SOCKETS[config.containerRuntime],
@@ -157,7 +159,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
       steps.renderInit({
         kubeadmConfig,
         criSocket,
-        apiEndpointHost: s.controlPlaneEndpoint.split(":")[0]!,
+        apiEndpointHost: parseControlPlaneEndpoint(s.controlPlaneEndpoint).host,
         timeoutSeconds: TIMEOUTS.kubeadm,
       }),
     ),
@@ -227,7 +229,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
             role: node.role,
             joinConfig: rendered,
             criSocket,
-            apiEndpointHost: s.controlPlaneEndpoint.split(":")[0]!,
+            apiEndpointHost: parseControlPlaneEndpoint(s.controlPlaneEndpoint).host,
             apiEndpointPort: API_PORT,
             bootstrapApiIp: bootstrapIp,
             timeoutSeconds: TIMEOUTS.kubeadm,

@@ -6,3 +6,5 @@ export type { ClusterConfig, ClusterConfigInput } from "./clusterConfig";
 export { preflight } from "./preflight";
 export type { PreflightResult } from "./preflight";
 export { resolveMyIp } from "./callerIp";
+export { createKubeadmCluster } from "./createCluster";
+export type { CreateClusterOptions } from "./createCluster";

@@ -1,10 +1,11 @@
 /**
  * KubeadmCluster: the whole cluster as one component. It validates its input with the same
  * rules as the stack config, then composes Pki, Network, ApiLoadBalancer, Nodes and the
- * bootstrap chain. Another Pulumi program can import it and pass its own configuration:
+ * bootstrap chain. Another Pulumi program can import it and pass its own configuration;
+ * `createKubeadmCluster` (createCluster.ts) runs the checks that must come first:
  *
- *   const checked = await preflight(validateClusterConfig({ sshIngressCidrs: ["203.0.113.10/32"] }));
- *   const cluster = new KubeadmCluster("k8s", { config, preflight: checked });
+ *   const config = validateClusterConfig({ sshIngressCidrs: ["203.0.113.10/32"] });
+ *   const cluster = await createKubeadmCluster(config);
  */
 import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";

@@ -7,25 +7,27 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import type { ClusterConfigInput } from "../components/clusterConfig";
-import { Harness, installMocks, settle, valueOf } from "../test/harness";
+import { installMocks, settle, valueOf } from "./mockCloud";
 
-const PROJECT = "kubeadm-aws";
 const HEREDOC = /<<'__KUBEADM_AWS_SCRIPT_END__'\n([\s\S]*?)\n__KUBEADM_AWS_SCRIPT_END__/;
 
-/** The `kubeadm-aws:` keys of a stack file, as the config input object. */
-export function readStackConfig(projectDir: string, stack: string): ClusterConfigInput {
+/**
+ * The configuration `pulumi up` would hand the program for a stack: every `namespace:key` of
+ * `Pulumi.<stack>.yaml` as text, structured values as JSON. Encrypted (`secure:`) values cannot
+ * be read without the stack's passphrase and are left out.
+ */
+export function stackConfigMap(projectDir: string, stack: string): Record<string, string> {
   const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
   const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-  const input: Record<string, unknown> = {};
+  const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc.config ?? {})) {
-    if (!key.startsWith(`${PROJECT}:`)) continue;
     if (value && typeof value === "object" && "secure" in value) continue;
-    input[key.slice(PROJECT.length + 1)] = value;
+    values[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  return input as ClusterConfigInput;
+  return values;
 }
 
 /** The script a remote command runs, unwrapped from its SSH invocation. */
@@ -45,28 +47,19 @@ export function redactBundle(bundle: string): string {
     .concat("\n");
 }
 
-let harness: Harness | undefined;
-
 export async function renderPlan(
   stack: string,
   outDir: string,
   projectDir = process.cwd(),
 ): Promise<string[]> {
-  // One mock runtime per process; stacks differ by cluster name, so several can be rendered.
-  harness ??= await installMocks("render");
-  const h = harness;
-  const lib = await import("../components");
-  const { resolveMyIp } = await import("../components/callerIp");
-  const input = readStackConfig(projectDir, stack);
+  const h = await installMocks(stack);
+  pulumi.runtime.setAllConfig(stackConfigMap(projectDir, stack));
+  // The program's own config reader and wiring, so the render is what `pulumi up` would run.
+  const { loadConfig } = await import("../components/config");
+  const { createKubeadmCluster } = await import("../components/createCluster");
+  const config = loadConfig();
   // my-ip resolves to a documentation address: rendering never touches the network.
-  const config = await resolveMyIp(
-    lib.validateClusterConfig(input, stack),
-    async () => "192.0.2.1",
-  );
-  const cluster = new lib.KubeadmCluster(config.clusterName, {
-    config,
-    preflight: await lib.preflight(config),
-  });
+  const cluster = await createKubeadmCluster(config, { detectIp: async () => "192.0.2.1" });
   await settle(cluster.kubeconfig, cluster.nodes);
   const nodeNames = (await valueOf(cluster.nodes))
     .map((n) => n.name)

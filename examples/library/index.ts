@@ -9,7 +9,7 @@
  *   pulumi up
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KubeadmCluster, preflight, resolveMyIp, validateClusterConfig } from "../../components";
+import { createKubeadmCluster, validateClusterConfig } from "../../components";
 
 // An async program, as in the root index.ts: `my-ip` and the checks that need AWS answers
 // (instance types, availability zones) resolve before the first resource is registered, and the
@@ -17,25 +17,21 @@ import { KubeadmCluster, preflight, resolveMyIp, validateClusterConfig } from ".
 export = async () => {
   // Same keys, defaults and rules as the stack config (README, "Configuration"); every problem is
   // reported at once, before anything is created.
-  const config = await resolveMyIp(
-    validateClusterConfig(
-      {
-        // Its own name, so it never collides with the root project's k8s-<stack> clusters.
-        clusterName: "k8s-library-example",
-        kubernetesVersion: "1.34.2",
-        cni: "calico",
-        controlPlane: { count: 3, instanceType: "t3.medium" },
-        workers: { count: 2, instanceType: "t3.large", rootVolumeSizeGiB: 50 },
-        availabilityZoneCount: 3,
-        sshIngressCidrs: ["my-ip"],
-      },
-      pulumi.getStack(),
-    ),
+  const config = validateClusterConfig(
+    {
+      // Its own name, so it never collides with the root project's k8s-<stack> clusters.
+      clusterName: "k8s-library-example",
+      kubernetesVersion: "1.34.2",
+      cni: "calico",
+      controlPlane: { count: 3, instanceType: "t3.medium" },
+      workers: { count: 2, instanceType: "t3.large", rootVolumeSizeGiB: 50 },
+      availabilityZoneCount: 3,
+      sshIngressCidrs: ["my-ip"],
+    },
+    pulumi.getStack(),
   );
-  const cluster = new KubeadmCluster(config.clusterName, {
-    config,
-    preflight: await preflight(config),
-  });
+  // my-ip and the AWS-backed checks run here, before the first resource is registered.
+  const cluster = await createKubeadmCluster(config);
   return {
     apiEndpoint: cluster.apiEndpoint,
     nodes: cluster.nodes,

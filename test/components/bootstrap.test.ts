@@ -20,7 +20,7 @@ async function build(name: string, input: Parameters<typeof lib.validateClusterC
     availabilityZoneCount: 3,
     ...input,
   });
-  const cluster = new lib.KubeadmCluster(name, { config, preflight: await lib.preflight(config) });
+  const cluster = await lib.createKubeadmCluster(config);
   await settle(cluster.kubeconfig, cluster.nodes);
   const commands = h.byType("command:remote:Command").filter((r) => r.name.startsWith(`${name}-`));
   const byUrn = new Map(h.resources.map((r) => [r.urn, r]));

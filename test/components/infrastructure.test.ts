@@ -13,7 +13,7 @@ const SSH = "203.0.113.10/32";
 
 async function build(name: string, input: Parameters<typeof lib.validateClusterConfig>[0]) {
   const config = lib.validateClusterConfig({ clusterName: name, sshIngressCidrs: [SSH], ...input });
-  const cluster = new lib.KubeadmCluster(name, { config, preflight: await lib.preflight(config) });
+  const cluster = await lib.createKubeadmCluster(config);
   await settle(cluster.kubeconfig, cluster.nodes);
   const mine = (r: RecordedResource) => r.name.startsWith(`${name}-`) || r.name === name;
   const of = (type: string) => h.byType(type).filter(mine);

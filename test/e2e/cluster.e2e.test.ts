@@ -225,7 +225,7 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
           { stackName, workDir: REPO_ROOT },
           { envVars },
         );
-        // Declared as an array in Pulumi.yaml, so set through its path; the rest in up().
+        // A list, set through its path (stored as a YAML list); the rest is set in up().
         await stack.setConfig("kubeadm-aws:sshIngressCidrs[0]", { value: "my-ip" }, true);
 
         // 1. Create: 1 control plane + 2 workers.

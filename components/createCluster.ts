@@ -1,0 +1,32 @@
+/**
+ * The program's wiring in one place: resolve `my-ip`, run the AWS-backed preflight checks, then
+ * build the cluster. `index.ts`, the render tool, the benchmark and programs that import this
+ * project all go through it, so they evaluate exactly the same thing.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { resolveMyIp } from "./callerIp";
+import type { ClusterConfig } from "./clusterConfig";
+import { KubeadmCluster } from "./kubeadmCluster";
+import { preflight, PreflightLookups } from "./preflight";
+
+export interface CreateClusterOptions {
+  /** How `my-ip` finds this machine's address (default: ask checkip.amazonaws.com). */
+  readonly detectIp?: () => Promise<string>;
+  /** The AWS lookups preflight uses (default: the real EC2 APIs). */
+  readonly lookups?: PreflightLookups;
+  readonly opts?: pulumi.ComponentResourceOptions;
+}
+
+/** Builds a cluster from a validated config; nothing is created if a check fails. */
+export async function createKubeadmCluster(
+  config: ClusterConfig,
+  options: CreateClusterOptions = {},
+): Promise<KubeadmCluster> {
+  const resolved = await resolveMyIp(config, options.detectIp);
+  const checked = await preflight(resolved, options.lookups);
+  return new KubeadmCluster(
+    resolved.clusterName,
+    { config: resolved, preflight: checked },
+    options.opts,
+  );
+}
