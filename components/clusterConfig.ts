@@ -14,7 +14,7 @@ import {
   cidrsOverlap,
   prefixLength,
   subnetPrefixFor,
-} from "./cidr";
+} from "../scripts/cidr";
 
 export const CONTAINER_RUNTIMES = ["containerd", "cri-dockerd"] as const;
 export const CNIS = ["flannel", "calico"] as const;

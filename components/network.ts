@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { splitCidr, subnetPrefixFor } from "./cidr";
+import { splitCidr, subnetPrefixFor } from "../scripts/cidr";
 import type { CniName } from "./clusterConfig";
 import { clusterTags, typeToken } from "./naming";
 import { createSecurityGroupRules, SecurityGroups } from "./securityGroupRules";

@@ -20,6 +20,7 @@
  */
 import { Address4 } from "ip-address";
 import { Document, isScalar, visit } from "yaml";
+import { inspectCidr } from "./cidr";
 import { CA_CERT_HASH_PATTERN } from "./pki";
 import { SUPPORTED_KUBERNETES } from "./versions";
 import {
@@ -88,7 +89,6 @@ const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 const DNS_SUBDOMAIN =
   /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-const IPV4_CIDR = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
 
 /** Parses "major.minor.patch" (no leading "v"). */
 export function parseKubernetesVersion(version: string): {
@@ -124,19 +124,18 @@ function isIPv4(value: string): boolean {
 
 /** Checks "a.b.c.d/n" is an IPv4 network (no host bits set); returns its address and prefix. */
 export function requireIPv4Cidr(label: string, cidr: string): { address: string; prefix: number } {
-  if (!IPV4_CIDR.test(cidr) || !Address4.isValid(cidr)) {
+  const found = inspectCidr(cidr);
+  if (found.kind === "invalid") {
     throw new Error(
       `${label} must be an IPv4 CIDR such as 10.244.0.0/16 (got ${JSON.stringify(cidr)})`,
     );
   }
-  const parsed = new Address4(cidr);
-  const network = parsed.startAddress().correctForm();
-  if (network !== parsed.addressMinusSuffix) {
+  if (found.kind === "host-bits") {
     throw new Error(
-      `${label} ${cidr} has host bits set; the network is ${network}/${parsed.subnetMask}`,
+      `${label} ${cidr} has host bits set; the network is ${found.network}/${found.prefix}`,
     );
   }
-  return { address: network, prefix: parsed.subnetMask };
+  return { address: found.network, prefix: found.prefix };
 }
 
 /**

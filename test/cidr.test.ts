@@ -1,4 +1,4 @@
-import { cidrsOverlap, splitCidr, subnetPrefixFor, cidrProblem } from "../components/cidr";
+import { cidrsOverlap, splitCidr, subnetPrefixFor, cidrProblem } from "../scripts/cidr";
 
 describe("CIDR maths", () => {
   test("splits a /16 for 2 or 3 zones into /18 subnets, leaving room to grow", () => {

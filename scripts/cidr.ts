@@ -1,27 +1,38 @@
 /**
  * IPv4 CIDR maths on top of `ip-address`: validation, overlap, and splitting a VPC into
- * equal subnets. Pure functions, no Pulumi, so they are tested directly.
+ * equal subnets. Pure functions, no Pulumi: the config validation (components/) and the kubeadm
+ * and Calico renderers (scripts/) share them.
  */
 import { Address4 } from "ip-address";
 
-/** Parses "a.b.c.d/n" strictly: a valid address, a prefix 0..32, and no host bits set. */
-export function parseCidr(cidr: string): Address4 | undefined {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) || !Address4.isValid(cidr)) return undefined;
+/** What a CIDR string is: not a CIDR at all, a host address with a prefix, or a network. */
+export type CidrInspection =
+  | { readonly kind: "invalid" }
+  | { readonly kind: "host-bits" | "network"; readonly network: string; readonly prefix: number };
+
+/** Classifies "a.b.c.d/n" strictly: the one place both config validation and renderers ask. */
+export function inspectCidr(cidr: string): CidrInspection {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) || !Address4.isValid(cidr)) {
+    return { kind: "invalid" };
+  }
   const address = new Address4(cidr);
-  if (address.subnetMask > 32) return undefined;
+  const network = address.startAddress().correctForm();
   // "10.0.1.5/16" is a host address, not a network: AWS rejects it and it usually means a typo.
-  if (address.startAddress().address !== address.addressMinusSuffix) return undefined;
-  return address;
+  const kind = network === address.addressMinusSuffix ? "network" : "host-bits";
+  return { kind, network, prefix: address.subnetMask };
+}
+
+/** Parses a network CIDR; undefined for anything else. */
+export function parseCidr(cidr: string): Address4 | undefined {
+  return inspectCidr(cidr).kind === "network" ? new Address4(cidr) : undefined;
 }
 
 /** Why a CIDR string is not a network CIDR, or undefined if it is one. */
 export function cidrProblem(cidr: string): string | undefined {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr) || !Address4.isValid(cidr)) {
-    return "is not an IPv4 CIDR such as 10.0.0.0/16";
-  }
-  const address = new Address4(cidr);
-  if (address.startAddress().address !== address.addressMinusSuffix) {
-    return `has host bits set (the network is ${address.startAddress().address}/${address.subnetMask})`;
+  const found = inspectCidr(cidr);
+  if (found.kind === "invalid") return "is not an IPv4 CIDR such as 10.0.0.0/16";
+  if (found.kind === "host-bits") {
+    return `has host bits set (the network is ${found.network}/${found.prefix})`;
   }
   return undefined;
 }
