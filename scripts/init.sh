@@ -64,8 +64,13 @@ kubeadm_init_once() {
     kubeadm init --config "$INIT_CONFIG_FILE" --upload-certs --skip-certificate-key-print --skip-token-print
 }
 
+# Hooks for kubeadm_with_one_retry; they read main's locals (bash scopes dynamically).
+init_attempt() { kubeadm_init_once "$log"; }
+# kubeadm reset deletes /etc/kubernetes/pki: put the cluster's CAs back before the retry.
+reinstall_pki() { install_pki "$bundle"; }
+
 main() {
-  local bundle key entry log first=0 second=0 why=""
+  local bundle key entry log
   require_root
   require_number KUBEADM_TIMEOUT_SECONDS "$KUBEADM_TIMEOUT_SECONDS"
   make_private_dir bundle
@@ -93,25 +98,7 @@ main() {
   install_pki "$bundle"
   write_init_config "$key"
   validate_kubeadm_config "$INIT_CONFIG_FILE"
-  kubeadm_init_once "$log" || first=$?
-  if ((first != 0)); then
-    if ((first == 124)); then
-      why=", timed out after ${KUBEADM_TIMEOUT_SECONDS}s"
-    fi
-    error "kubeadm init failed (exit ${first}${why}); its output is above"
-    reset_node "$CRI_SOCKET"
-    install_pki "$bundle"
-    info "retrying kubeadm init once"
-    kubeadm_init_once "$log" || second=$?
-    if ((second != 0)); then
-      dump_diagnostics
-      error "kubeadm init failed twice: first attempt exit ${first}${why}, retry exit ${second}"
-      # Leave no half-initialised node behind: a later run then starts from scratch instead of
-      # taking a stray admin.conf for a finished init.
-      reset_node "$CRI_SOCKET"
-      exit "$first"
-    fi
-  fi
+  kubeadm_with_one_retry init "$KUBEADM_TIMEOUT_SECONDS" "$CRI_SOCKET" init_attempt true reinstall_pki
   [[ -f "$ADMIN_CONF" ]] || fatal "kubeadm init succeeded but ${ADMIN_CONF} is missing"
   install_root_kubeconfig
   ensure_dir "$STATE_DIR" 0700

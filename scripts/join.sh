@@ -63,8 +63,12 @@ explain_token_failure() {
   fi
 }
 
+# Hooks for kubeadm_with_one_retry; they read main's locals (bash scopes dynamically).
+join_attempt() { kubeadm_join_once "${dir}/kubeadm-join.log"; }
+explain_join_failure() { explain_token_failure "${dir}/kubeadm-join.log"; }
+
 main() {
-  local dir token key="" first=0 second=0
+  local dir token key=""
   require_root
   [[ "$ROLE" == control-plane || "$ROLE" == worker ]] || fatal "ROLE must be control-plane or worker (got '${ROLE}')"
   require_number KUBEADM_TIMEOUT_SECONDS "$KUBEADM_TIMEOUT_SECONDS"
@@ -100,22 +104,7 @@ main() {
   write_join_config "$token" "$key"
   validate_kubeadm_config "$JOIN_CONFIG_FILE"
 
-  kubeadm_join_once "${dir}/kubeadm-join.log" || first=$?
-  if ((first != 0)); then
-    error "kubeadm join failed (exit ${first}); its output is above"
-    explain_token_failure "${dir}/kubeadm-join.log"
-    reset_node "$CRI_SOCKET"
-    info "retrying kubeadm join once"
-    kubeadm_join_once "${dir}/kubeadm-join.log" || second=$?
-    if ((second != 0)); then
-      explain_token_failure "${dir}/kubeadm-join.log"
-      dump_diagnostics
-      error "kubeadm join failed twice: first attempt exit ${first}, retry exit ${second}"
-      # Leave no half-joined node behind, so a later run joins from scratch.
-      reset_node "$CRI_SOCKET"
-      exit "$first"
-    fi
-  fi
+  kubeadm_with_one_retry join "$KUBEADM_TIMEOUT_SECONDS" "$CRI_SOCKET" join_attempt explain_join_failure true
   [[ -f "$KUBELET_CONF" ]] || fatal "kubeadm join succeeded but ${KUBELET_CONF} is missing"
   if [[ "$ROLE" == control-plane ]]; then
     # From now on this node's kubelet and admin tools use its own API server.

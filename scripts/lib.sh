@@ -476,6 +476,37 @@ reset_node() {
   fi
 }
 
+# Runs ATTEMPT (a function) once; if it fails: AFTER_FAILURE, reset the node, BEFORE_RETRY, and one
+# more attempt. After a second failure it resets the node again, so a later run starts from
+# scratch rather than taking a stray admin.conf or kubelet.conf for a finished step, and exits
+# with the first failure's code. Hooks may be `true`.
+#   kubeadm_with_one_retry WHAT TIMEOUT_SECONDS CRI_SOCKET ATTEMPT AFTER_FAILURE BEFORE_RETRY
+kubeadm_with_one_retry() {
+  local what="$1" timeout_seconds="$2" cri_socket="$3" attempt="$4" after_failure="$5"
+  local before_retry="$6" first=0 second=0 why=""
+  "$attempt" || first=$?
+  if ((first == 0)); then
+    return 0
+  fi
+  if ((first == 124)); then
+    why=", timed out after ${timeout_seconds}s"
+  fi
+  error "kubeadm ${what} failed (exit ${first}${why}); its output is above"
+  "$after_failure"
+  reset_node "$cri_socket"
+  "$before_retry"
+  info "retrying kubeadm ${what} once"
+  "$attempt" || second=$?
+  if ((second == 0)); then
+    return 0
+  fi
+  "$after_failure"
+  dump_diagnostics
+  error "kubeadm ${what} failed twice: first attempt exit ${first}${why}, retry exit ${second}"
+  reset_node "$cri_socket"
+  exit "$first"
+}
+
 # Sanity checks on the environment itself.
 if [[ -n "$SYSROOT" && ( "$SYSROOT" != /* || ! -d "$SYSROOT" ) ]]; then
   fatal "KUBEADM_AWS_ROOT must be an existing absolute directory (got '${SYSROOT}')"
