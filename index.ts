@@ -2,7 +2,7 @@
  * Wiring only: read and validate the stack config, then build the cluster (after the my-ip and
  * AWS-backed preflight checks) and export its outputs. Nothing is created if a check fails.
  */
-import { loadConfig } from "./components/config";
+import { loadConfig } from "./components/stackConfig";
 import { createKubeadmCluster } from "./components/createCluster";
 
 export = async () => {

@@ -4,8 +4,8 @@
  * project all go through it, so they evaluate exactly the same thing.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { resolveMyIp } from "./callerIp";
-import type { ClusterConfig } from "./clusterConfig";
+import { resolveMyIp } from "../config/callerIp";
+import type { ClusterConfig } from "../config/clusterConfig";
 import { KubeadmCluster } from "./kubeadmCluster";
 import { preflight, PreflightLookups } from "./preflight";
 

@@ -10,10 +10,10 @@
 import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiLoadBalancer } from "./apiLoadBalancer";
-import { MY_IP, usesMyIp } from "./callerIp";
-import { createBootstrap } from "./bootstrap";
-import { ClusterConfig, ClusterConfigInput, validateClusterConfig } from "./clusterConfig";
-import { sshUserFor } from "./images";
+import { MY_IP, usesMyIp } from "../config/callerIp";
+import { createBootstrap } from "./bootstrap/createBootstrap";
+import { ClusterConfig, ClusterConfigInput, validateClusterConfig } from "../config/clusterConfig";
+import { sshUserFor } from "../config/images";
 import { typeToken } from "./naming";
 import { Network } from "./network";
 import { ClusterNode, Nodes } from "./nodes";

@@ -4,8 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { splitCidr, subnetPrefixFor } from "../scripts/cidr";
-import type { CniName } from "./clusterConfig";
+import { splitCidr, subnetPrefixFor } from "../config/cidr";
+import type { CniName } from "../config/clusterConfig";
 import { clusterTags, typeToken } from "./naming";
 import { createSecurityGroupRules, SecurityGroups } from "./securityGroupRules";
 

@@ -6,11 +6,11 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeGroupConfig, OperatingSystem } from "./clusterConfig";
-import { Ec2Architecture, imageQuery } from "./images";
+import type { NodeGroupConfig, NodeRole, OperatingSystem } from "../config/clusterConfig";
+import { Ec2Architecture, imageQuery } from "../config/images";
 import { clusterTags, typeToken } from "./naming";
 
-export type NodeRole = "control-plane" | "worker";
+export type { NodeRole };
 
 export interface NodeGroupArgs extends NodeGroupConfig {
   readonly architecture: Ec2Architecture;

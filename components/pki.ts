@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { caCertHashFromCertPem } from "../scripts/pki";
+import { caCertHashFromCertPem } from "../render/caCertHash";
 import { typeToken } from "./naming";
 
 /** Ten years, as kubeadm does for its own CAs. */

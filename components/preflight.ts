@@ -4,8 +4,8 @@
  * availability zones. Every problem is reported together with the config-level ones' format.
  */
 import * as aws from "@pulumi/aws";
-import { ClusterConfig, ConfigError } from "./clusterConfig";
-import { Ec2Architecture, pickArchitecture } from "./images";
+import { ClusterConfig, ConfigError } from "../config/clusterConfig";
+import { Ec2Architecture, pickArchitecture } from "../config/images";
 
 /** kubeadm's preflight minimums: 2 CPUs and ~1700 MB for a control plane; a worker needs less. */
 export const MINIMUMS = {

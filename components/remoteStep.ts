@@ -9,7 +9,7 @@
  */
 import * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
-import { remoteInvocation, StepName } from "../scripts/render";
+import { remoteInvocation, StepName } from "../render/script";
 
 export interface SshTarget {
   readonly host: pulumi.Input<string>;

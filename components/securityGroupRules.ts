@@ -11,7 +11,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { CniName } from "./clusterConfig";
+import type { CniName } from "../config/clusterConfig";
 import { clusterTags } from "./naming";
 
 export type GroupName = "apiLb" | "controlPlane" | "nodes";

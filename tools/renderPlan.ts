@@ -55,7 +55,7 @@ export async function renderPlan(
   const h = await installMocks(stack);
   pulumi.runtime.setAllConfig(stackConfigMap(projectDir, stack));
   // The program's own config reader and wiring, so the render is what `pulumi up` would run.
-  const { loadConfig } = await import("../components/config");
+  const { loadConfig } = await import("../components/stackConfig");
   const { createKubeadmCluster } = await import("../components/createCluster");
   const config = loadConfig();
   // my-ip resolves to a documentation address: rendering never touches the network.

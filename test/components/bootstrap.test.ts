@@ -4,7 +4,14 @@
  * on stdin only, and the kubeconfig output is secret.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { FAKE_KUBECONFIG, FAKE_TOKEN, Harness, installMocks, settle, valueOf } from "../harness";
+import {
+  FAKE_KUBECONFIG,
+  FAKE_TOKEN,
+  Harness,
+  installMocks,
+  settle,
+  valueOf,
+} from "../../tools/mockCloud";
 
 let h: Harness;
 let lib: typeof import("../../components");

@@ -4,7 +4,7 @@
  * the API load balancer's settings and the secret outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Harness, installMocks, RecordedResource, settle, valueOf } from "../harness";
+import { Harness, installMocks, RecordedResource, settle, valueOf } from "../../tools/mockCloud";
 
 let h: Harness;
 let lib: typeof import("../../components");

@@ -1,0 +1,83 @@
+/**
+ * What every bootstrap phase shares: the validated config, how to reach a node over SSH, the
+ * kubeadm settings of the cluster and of each node, and `step()`, which creates one guest step
+ * as a `remote.Command` and records it (tests, the benchmark and the render tool read the record).
+ */
+import type * as remote from "@pulumi/command/remote";
+import * as pulumi from "@pulumi/pulumi";
+import type { ClusterConfig } from "../../config/clusterConfig";
+import { ClusterSettings, CRI_SOCKETS, NodeSettings } from "../../render/kubeadmConfig";
+import { API_PORT } from "../apiLoadBalancer";
+import type { ClusterNode } from "../nodes";
+import { remoteStep, RemoteStepArgs, SshTarget } from "../remoteStep";
+
+/** Timeouts, in seconds unless named otherwise. */
+export const TIMEOUTS = {
+  waitReady: 900,
+  kubeadm: 600,
+  cni: 600,
+  clusterReady: 900,
+  registerNode: 300,
+  drain: 90,
+  apiWait: 20,
+  /** Bootstrap tokens live long enough for a join and its one retry, not for days. */
+  tokenTtl: "2h0m0s",
+} as const;
+
+/** The kubeadm settings shared by every node of the cluster. */
+export function clusterSettings(config: ClusterConfig, endpointHost: string): ClusterSettings {
+  return {
+    kubernetesVersion: config.kubernetesVersion,
+    clusterName: config.clusterName,
+    controlPlaneEndpoint: `${endpointHost}:${API_PORT}`,
+    // renderInitConfig always adds the endpoint host; no other names are needed.
+    certSANs: [],
+    podSubnet: config.podCidr,
+    serviceSubnet: config.serviceCidr,
+    criSocket: CRI_SOCKETS[config.containerRuntime],
+  };
+}
+
+export interface BootstrapContextArgs {
+  readonly config: ClusterConfig;
+  readonly sshUser: string;
+  readonly sshPrivateKey: pulumi.Output<string>;
+  /** The load balancer's DNS name (controlPlaneEndpoint host). */
+  readonly apiEndpointHost: pulumi.Output<string>;
+  readonly parent: pulumi.Resource;
+}
+
+export class BootstrapContext {
+  readonly config: ClusterConfig;
+  readonly criSocket: string;
+  readonly settings: pulumi.Output<ClusterSettings>;
+  /** Every command, by its resource name. */
+  readonly commands = new Map<string, remote.Command>();
+  /** Rendered configuration files by relative path (`<node>/kubeadm-join.yaml`), for review. */
+  readonly artifacts = new Map<string, pulumi.Output<string>>();
+
+  constructor(private readonly args: BootstrapContextArgs) {
+    this.config = args.config;
+    this.criSocket = CRI_SOCKETS[args.config.containerRuntime];
+    this.settings = args.apiEndpointHost.apply((host) => clusterSettings(args.config, host));
+  }
+
+  /** How Pulumi's SSH reaches a node. */
+  target(node: ClusterNode): SshTarget {
+    return { host: node.publicIp, user: this.args.sshUser, privateKey: this.args.sshPrivateKey };
+  }
+
+  /** The node-local kubeadm settings: its Kubernetes name and the address its API binds. */
+  nodeSettings(node: ClusterNode): pulumi.Output<NodeSettings> {
+    return pulumi
+      .all([node.privateDns, node.privateIp])
+      .apply(([nodeName, advertiseAddress]) => ({ nodeName, advertiseAddress }));
+  }
+
+  /** Creates one guest step and records it under its resource name. */
+  step(resourceName: string, stepArgs: Omit<RemoteStepArgs, "parent">): remote.Command {
+    const command = remoteStep(resourceName, { ...stepArgs, parent: this.args.parent });
+    this.commands.set(resourceName, command);
+    return command;
+  }
+}

@@ -1,0 +1,513 @@
+#!/usr/bin/env bash
+# lib.sh: the library every kubeadm-aws guest step shares. render/script.ts prepends it to each
+# step, right after the parameter header, so a rendered step is one self-contained file.
+#
+# Inputs
+#   STEP                         (rendered header) the step's name, used in every log line.
+#   KUBEADM_AWS_ROOT             (environment, tests only) prefix for every path the steps touch,
+#                                so the test suite runs the real scripts inside a sandbox. Empty on
+#                                a node: sudo resets the environment, so it cannot leak in there.
+#   KUBEADM_AWS_POLL_SECONDS     (environment, tests only) interval between polls (default 3).
+#   KUBEADM_AWS_RETRY_DELAY_SECONDS  (environment, tests only) replaces every retry delay.
+# Output
+#   Logs go to stderr. Stdout is reserved for a step's data (a token, a kubeconfig): the library
+#   points fd 1 at stderr and keeps the real stdout as fd 3, which only emit_line/emit_file use,
+#   so no tool can print into a value that Pulumi captures.
+
+# ---- output channels ---------------------------------------------------------------------------
+exec 3>&1 1>&2
+
+# ---- paths and settings ------------------------------------------------------------------------
+# shellcheck disable=SC2034 # every step sees every path; each step uses only some of them
+{
+  readonly SYSROOT="${KUBEADM_AWS_ROOT:-}"
+  readonly STATE_DIR="${SYSROOT}/var/lib/kubeadm-aws"
+  readonly RUN_DIR="${SYSROOT}/run/kubeadm-aws"
+  readonly KUBE_DIR="${SYSROOT}/etc/kubernetes"
+  readonly PKI_DIR="${KUBE_DIR}/pki"
+  readonly KUBEADM_DIR="${KUBE_DIR}/kubeadm"
+  readonly ADMIN_CONF="${KUBE_DIR}/admin.conf"
+  readonly KUBELET_CONF="${KUBE_DIR}/kubelet.conf"
+  readonly ROOT_KUBECONFIG="${SYSROOT}/root/.kube/config"
+  readonly HOSTS_FILE="${SYSROOT}/etc/hosts"
+  # Debian's cloud images regenerate /etc/hosts from this template at boot (manage_etc_hosts).
+  readonly CLOUD_HOSTS_TEMPLATE="${SYSROOT}/etc/cloud/templates/hosts.debian.tmpl"
+  readonly CNI_NET_DIR="${SYSROOT}/etc/cni/net.d"
+  readonly HOSTS_MARKER="# kubeadm-aws"
+  readonly POLL_SECONDS="${KUBEADM_AWS_POLL_SECONDS:-3}"
+  readonly BUNDLE_READ_TIMEOUT_SECONDS=120
+  DEFAULT_UMASK="$(umask)"
+  readonly DEFAULT_UMASK
+}
+
+# ---- logging -----------------------------------------------------------------------------------
+# Prints one timestamped log line to stderr: LEVEL MESSAGE...
+log_line() {
+  local level="$1" ts
+  shift
+  printf -v ts '%(%Y-%m-%dT%H:%M:%S%z)T' -1
+  printf '%s [%s] [%s] %s\n' "$ts" "$level" "$STEP" "$*" >&2
+}
+info() { log_line INFO "$@"; }
+warn() { log_line WARN "$@"; }
+error() { log_line ERROR "$@"; }
+# Logs an error and stops the step.
+fatal() {
+  log_line ERROR "$@"
+  exit 1
+}
+
+# Prints one line of data on the step's real stdout.
+emit_line() { printf '%s\n' "$1" >&3; }
+# Prints a file's content on the step's real stdout.
+emit_file() { cat -- "$1" >&3; }
+
+# ---- failure handling --------------------------------------------------------------------------
+# Dumps what usually explains a failed bootstrap step. Every probe is guarded, so a missing tool or
+# an unreachable API server does not hide the rest. A step may define step_diagnostics to add more.
+dump_diagnostics() {
+  local conditions
+  if [[ -n "${DIAGNOSTICS_DUMPED:-}" ]]; then
+    return 0
+  fi
+  DIAGNOSTICS_DUMPED=1
+  warn "---- diagnostics for step ${STEP} ----"
+  if declare -F step_diagnostics >/dev/null; then
+    step_diagnostics || true
+  fi
+  if have journalctl; then
+    warn "kubelet journal (last 40 lines):"
+    timeout 20 journalctl -u kubelet --no-pager -n 40 2>&1 || true
+  fi
+  if have crictl; then
+    warn "containers (crictl ps -a):"
+    timeout 20 crictl ps -a 2>&1 || true
+  fi
+  if have kubectl && [[ -f "$ADMIN_CONF" ]]; then
+    warn "nodes (kubectl get nodes -o wide):"
+    KUBECONFIG="$ADMIN_CONF" timeout 20 kubectl --request-timeout=10s get nodes -o wide 2>&1 || true
+    warn "node conditions:"
+    conditions='{range .items[*]}{.metadata.name}{":\n"}{range .status.conditions[*]}'
+    conditions+='{"  "}{.type}{"="}{.status}{" "}{.reason}{": "}{.message}{"\n"}{end}{end}'
+    KUBECONFIG="$ADMIN_CONF" timeout 20 kubectl --request-timeout=10s get nodes \
+      -o jsonpath="$conditions" 2>&1 || true
+  fi
+  warn "---- end of diagnostics ----"
+}
+
+# ERR trap: names the failing line of the rendered script (kept in /var/lib/kubeadm-aws/steps).
+on_error() {
+  local rc="$1" line="$2" command="$3" stack="" i
+  for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do
+    stack+="${stack:+; }${FUNCNAME[i]} called at line ${BASH_LINENO[i]}"
+  done
+  error "step ${STEP} failed (exit ${rc}) at line ${line} of the rendered script${stack:+ (${stack})}: ${command}"
+  if ((BASH_SUBSHELL == 0)); then
+    dump_diagnostics
+  fi
+  exit "$rc"
+}
+trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
+
+CLEANUP_PATHS=()
+# Removes the paths registered with remove_on_exit.
+on_exit() {
+  local path
+  for path in "${CLEANUP_PATHS[@]}"; do
+    rm -rf -- "$path"
+  done
+}
+trap on_exit EXIT
+# Registers a path to delete when the step exits, whatever the outcome.
+remove_on_exit() { CLEANUP_PATHS+=("$1"); }
+
+# ---- small helpers -----------------------------------------------------------------------------
+# True when a command is on PATH.
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Stops unless the step runs as root (always true under `sudo -n bash`; skipped in a test sandbox).
+require_root() {
+  if [[ -z "$SYSROOT" && "$EUID" -ne 0 ]]; then
+    fatal "must run as root (the step is started with sudo -n bash)"
+  fi
+}
+
+# Checks that a value is a positive integer: NAME VALUE.
+require_number() {
+  if [[ ! "$2" =~ ^[0-9]+$ ]] || (("$2" < 1)); then
+    fatal "$1 must be a positive whole number (got '$2')"
+  fi
+}
+
+# Makes a private temporary directory under /run/kubeadm-aws (tmpfs), removed when the step
+# exits, and stores its path in the variable named VAR: make_private_dir VAR. (Not `$(...)`: a
+# command substitution is a subshell, where registering the cleanup would be lost.)
+make_private_dir() {
+  local private_dir_path
+  if [[ ! -d "$RUN_DIR" ]]; then
+    install -d -m 0700 -- "$RUN_DIR" || fatal "cannot create ${RUN_DIR}"
+  fi
+  private_dir_path="$(mktemp -d "${RUN_DIR}/${STEP}.XXXXXX")" ||
+    fatal "cannot create a directory in ${RUN_DIR}"
+  remove_on_exit "$private_dir_path"
+  printf -v "$1" '%s' "$private_dir_path"
+}
+
+# ---- retries and waits -------------------------------------------------------------------------
+# Runs a command up to ATTEMPTS times, DELAY seconds apart, logging each failure:
+#   retry ATTEMPTS DELAY -- command...
+# The command runs in a condition, where bash ignores `set -e`: a shell function passed here must
+# check its own steps (`|| return 1`).
+retry() {
+  local attempts="$1" delay="${KUBEADM_AWS_RETRY_DELAY_SECONDS:-$2}" n=1 rc
+  shift 2
+  if [[ "${1:-}" == "--" ]]; then
+    shift
+  fi
+  while true; do
+    rc=0
+    "$@" || rc=$?
+    if ((rc == 0)); then
+      return 0
+    fi
+    if ((n >= attempts)); then
+      error "giving up after ${n} attempts (exit ${rc}): $*"
+      return "$rc"
+    fi
+    warn "attempt ${n}/${attempts} failed (exit ${rc}): $*; retrying in ${delay}s"
+    sleep "$delay"
+    n=$((n + 1))
+  done
+}
+
+# Polls a command every KUBEADM_AWS_POLL_SECONDS until it succeeds; after TIMEOUT seconds it logs
+# the command's last output and returns 1 (a bare call then stops the step with diagnostics):
+#   wait_for TIMEOUT DESCRIPTION -- command...
+# The command's output is captured, never printed on stdout; each probe must bound itself.
+wait_for() {
+  local timeout="$1" what="$2" start="$SECONDS" out="" next_note
+  shift 2
+  if [[ "${1:-}" == "--" ]]; then
+    shift
+  fi
+  next_note=$((SECONDS + 30))
+  info "waiting up to ${timeout}s for ${what}"
+  while true; do
+    if out="$("$@" 2>&1)"; then
+      info "${what}: ready after $((SECONDS - start))s"
+      return 0
+    fi
+    if ((SECONDS - start >= timeout)); then
+      error "timed out after ${timeout}s waiting for ${what}"
+      if [[ -n "$out" ]]; then
+        error "the last check said:"
+        printf '%s\n' "$out" | tail -n 20 >&2
+      fi
+      return 1
+    fi
+    if ((SECONDS >= next_note)); then
+      info "still waiting for ${what} ($((SECONDS - start))s so far)"
+      next_note=$((SECONDS + 30))
+    fi
+    sleep "$POLL_SECONDS"
+  done
+}
+
+# ---- files -------------------------------------------------------------------------------------
+# Writes stdin to PATH with MODE atomically, only if content or mode differ:
+#   write_file_if_changed PATH MODE <content
+# Returns 0 when it wrote the file, 1 when the file was already so; stops the step on an error.
+# Call it with a redirection or a here-string, not at the end of a pipe (a pipe runs it in a
+# subshell, where stopping the step is impossible). The temporary file is created with the final
+# read/write bits, so a secret is never readable by others, not even for a moment. (No mktemp:
+# forks are the slow part of these scripts; the name is unique per process and attempt.)
+write_file_if_changed() {
+  local path="$1" mode="$2" dir tmp file_umask
+  dir="${path%/*}"
+  if [[ -n "$dir" && ! -d "$dir" ]]; then
+    mkdir -p -- "$dir" || fatal "cannot create ${dir}"
+  fi
+  tmp="${dir}/.kubeadm-aws.${BASHPID}.${RANDOM}"
+  # Create the file with its final read/write bits (0600 for a secret); only execute bits need chmod.
+  printf -v file_umask '%03o' $((8#777 & ~8#${mode#0}))
+  umask "$file_umask"
+  if ! cat >"$tmp"; then
+    umask "$DEFAULT_UMASK"
+    rm -f -- "$tmp"
+    fatal "cannot write ${path}"
+  fi
+  umask "$DEFAULT_UMASK"
+  if [[ -f "$path" ]] && cmp -s -- "$tmp" "$path" &&
+    [[ "$(stat -c '%a' -- "$path")" == "${mode#0}" ]]; then
+    rm -f -- "$tmp"
+    return 1
+  fi
+  if ((8#${mode#0} & 8#111)) && ! chmod "$mode" -- "$tmp"; then
+    rm -f -- "$tmp"
+    fatal "cannot set mode ${mode} on ${path}"
+  fi
+  if ! mv -f -- "$tmp" "$path"; then
+    rm -f -- "$tmp"
+    fatal "cannot install ${path}"
+  fi
+  return 0
+}
+
+# Makes a directory (and its parents) and sets its mode: ensure_dir PATH MODE.
+ensure_dir() {
+  install -d -m "$2" -- "$1"
+}
+
+# Maps HOST to IP with one managed line (marked "# kubeadm-aws") in /etc/hosts, replacing this
+# helper's previous line for HOST. Also updates Debian's cloud-init hosts template when present,
+# so the mapping survives a reboot that regenerates /etc/hosts.
+set_hosts_entry() {
+  local host="$1" ip="$2" file content mode
+  if [[ ! "$host" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then
+    fatal "not a valid host name for /etc/hosts: '${host}'"
+  fi
+  if [[ ! "$ip" =~ ^[0-9A-Fa-f:.]+$ ]]; then
+    fatal "not a valid IP address for /etc/hosts: '${ip}'"
+  fi
+  for file in "$HOSTS_FILE" "$CLOUD_HOSTS_TEMPLATE"; do
+    if [[ "$file" == "$CLOUD_HOSTS_TEMPLATE" && ! -f "$file" ]]; then
+      continue
+    fi
+    content=""
+    mode=644
+    if [[ -f "$file" ]]; then
+      mode="$(stat -c '%a' -- "$file")"
+      content="$(awk -v host="$host" -v marker="$HOSTS_MARKER" '
+        { managed = (length($0) >= length(marker) &&
+                     substr($0, length($0) - length(marker) + 1) == marker) }
+        !(managed && $2 == host)' "$file")"
+      if [[ -n "$content" ]]; then
+        content+=$'\n'
+      fi
+    fi
+    content+="${ip} ${host} ${HOSTS_MARKER}"
+    if write_file_if_changed "$file" "$mode" <<<"$content"; then
+      info "mapped ${host} to ${ip} in ${file}"
+    fi
+  done
+}
+
+# Downloads URL to FILE (curl, bounded, five attempts).
+download() {
+  retry 5 5 -- curl -fsSL --connect-timeout 10 --max-time 300 -o "$2" "$1"
+}
+
+# ---- secrets on stdin --------------------------------------------------------------------------
+# Reads the secret bundle (lines `name base64(value)`, see renderSecretBundle) from stdin into
+# 0600 files under DIR (created 0700). Names are relative paths; `..` and absolute paths are
+# refused. Values are never logged: only the names are.
+read_secret_bundle() {
+  local dir="$1" name value rc names=()
+  install -d -m 0700 -- "$dir" || fatal "cannot create ${dir}"
+  umask 077 # every file and directory below is private; restored after the loop
+  while true; do
+    name=""
+    value=""
+    rc=0
+    IFS=' ' read -r -t "$BUNDLE_READ_TIMEOUT_SECONDS" name value || rc=$?
+    if ((rc > 128)); then
+      fatal "timed out after ${BUNDLE_READ_TIMEOUT_SECONDS}s reading the secret bundle on stdin"
+    fi
+    if ((rc != 0)) && [[ -z "$name" ]]; then
+      break
+    fi
+    if [[ -n "$name" ]]; then
+      if [[ ! "$name" =~ ^[a-z0-9][a-z0-9._/-]*$ || "$name" == *..* || "$name" == */ ]]; then
+        fatal "refusing secret bundle entry with an unsafe name: '${name}'"
+      fi
+      if [[ ! "$value" =~ ^[A-Za-z0-9+/]*={0,2}$ ]]; then
+        fatal "secret bundle entry '${name}' is not base64"
+      fi
+      if [[ "$name" == */* && ! -d "${dir}/${name%/*}" ]]; then
+        mkdir -p -- "${dir}/${name%/*}" || fatal "cannot create a directory for ${name}"
+      fi
+      if ! base64 -d <<<"$value" >"${dir}/${name}" 2>/dev/null; then
+        fatal "secret bundle entry '${name}' is not valid base64"
+      fi
+      names+=("$name")
+    fi
+    if ((rc != 0)); then
+      break
+    fi
+  done
+  umask "$DEFAULT_UMASK"
+  info "read ${#names[@]} secret(s) from stdin: ${names[*]:-none}"
+}
+
+# Stops unless the bundle in DIR has entry NAME: require_secret DIR NAME.
+require_secret() {
+  if [[ ! -s "$1/$2" ]]; then
+    fatal "the secret bundle on stdin has no '$2' entry (the Pulumi program passes it as stdin)"
+  fi
+}
+
+# Prints a secret read from the bundle with surrounding whitespace removed: secret_value DIR NAME.
+secret_value() {
+  local value
+  value="$(<"$1/$2")"
+  value="${value#"${value%%[![:space:]]*}"}"
+  printf '%s' "${value%"${value##*[![:space:]]}"}"
+}
+
+# Replaces values that must never reach a log (certificate keys, bootstrap tokens) in a stream.
+redact_secrets() {
+  sed -E -e 's/[0-9A-Fa-f]{64}/<redacted>/g' \
+    -e 's/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/<redacted-token>/g'
+}
+
+# Runs a command with its stdout and stderr redacted onto stderr and into LOGFILE; returns the
+# command's own exit status: run_redacted LOGFILE command...
+run_redacted() {
+  local log="$1"
+  shift
+  if "$@" 2>&1 | redact_secrets | tee "$log" >&2; then
+    return 0
+  else
+    return "${PIPESTATUS[0]}"
+  fi
+}
+
+# ---- packages ----------------------------------------------------------------------------------
+# apt-get, non-interactive, waiting up to 10 minutes for the dpkg lock instead of failing on it.
+apt_get_once() {
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -q -y \
+    -o DPkg::Lock::Timeout=600 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+# apt-get with three attempts (mirrors and the package lock fail transiently).
+apt_get() { retry 3 15 -- apt_get_once "$@"; }
+
+APT_UPDATED=""
+# Refreshes the package lists, once per step (a step that adds a repository clears APT_UPDATED).
+apt_update() {
+  if [[ -n "$APT_UPDATED" ]]; then
+    return 0
+  fi
+  apt_get update
+  APT_UPDATED=1
+}
+
+# Installs the packages that are not installed yet; does nothing (not even an update) otherwise.
+apt_install_missing() {
+  local listing pkg missing=()
+  # One dpkg-query for all of them: a "name status" line per package dpkg knows.
+  # shellcheck disable=SC2016 # dpkg-query fields, not shell expansions
+  listing=$'\n'"$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null || true)"$'\n'
+  for pkg in "$@"; do
+    if [[ "$listing" != *$'\n'"${pkg} installed"$'\n'* ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    info "already installed: $*"
+    return 0
+  fi
+  apt_update
+  info "installing ${missing[*]}"
+  apt_get install --no-install-recommends "${missing[@]}"
+}
+
+# ---- systemd -----------------------------------------------------------------------------------
+# Makes units enabled and running; restarts them when CHANGED is non-empty (their configuration
+# changed): converge_units CHANGED UNIT...
+converge_units() {
+  local changed="$1" unit
+  shift
+  for unit in "$@"; do
+    if ! systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      systemctl enable "$unit"
+    fi
+    if [[ -n "$changed" ]]; then
+      info "restarting ${unit} (its configuration changed)"
+      systemctl restart "$unit"
+    elif ! systemctl is-active --quiet "$unit"; then
+      info "starting ${unit}"
+      systemctl start "$unit"
+    fi
+  done
+}
+
+# ---- Kubernetes --------------------------------------------------------------------------------
+# kubectl as cluster admin (only on a control-plane node).
+kubectl_admin() { KUBECONFIG="$ADMIN_CONF" kubectl "$@"; }
+
+# True when the API server answers /readyz through the admin kubeconfig (one bounded probe).
+api_ready() { kubectl_admin --request-timeout=5s get --raw /readyz >/dev/null; }
+
+# Stops unless this node holds the admin kubeconfig (i.e. it is an initialised control plane).
+require_admin_conf() {
+  if [[ ! -s "$ADMIN_CONF" ]]; then
+    fatal "${ADMIN_CONF} is missing: this step runs on the first control-plane node after init"
+  fi
+}
+
+# Copies the admin kubeconfig to root's ~/.kube/config, for people who log in to debug.
+install_root_kubeconfig() {
+  ensure_dir "${ROOT_KUBECONFIG%/*}" 0700
+  if write_file_if_changed "$ROOT_KUBECONFIG" 0600 <"$ADMIN_CONF"; then
+    info "wrote ${ROOT_KUBECONFIG}"
+  fi
+}
+
+# Runs `kubeadm config validate --config FILE` when this kubeadm has the subcommand (1.26+).
+validate_kubeadm_config() {
+  if ! kubeadm config validate --help >/dev/null 2>&1; then
+    warn "this kubeadm has no 'config validate'; skipping the config check"
+    return 0
+  fi
+  kubeadm config validate --config "$1" 2>&1 | redact_secrets >&2 ||
+    fatal "kubeadm config validate rejected $1 (see above)"
+}
+
+# Undoes a failed kubeadm init or join (kubeadm reset, CNI config removed), so that a retry, or a
+# later run of the step, starts from a clean node.
+reset_node() {
+  local cri_socket="$1"
+  warn "resetting the node (kubeadm reset -f)"
+  timeout -k 30 300 kubeadm reset -f --cri-socket "$cri_socket" 2>&1 | redact_secrets >&2 ||
+    warn "kubeadm reset reported an error; continuing with the retry"
+  if [[ -d "$CNI_NET_DIR" ]]; then
+    find "$CNI_NET_DIR" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
+  fi
+}
+
+# Runs ATTEMPT (a function) once; if it fails: AFTER_FAILURE, reset the node, BEFORE_RETRY, and one
+# more attempt. After a second failure it resets the node again, so a later run starts from
+# scratch rather than taking a stray admin.conf or kubelet.conf for a finished step, and exits
+# with the first failure's code. Hooks may be `true`.
+#   kubeadm_with_one_retry WHAT TIMEOUT_SECONDS CRI_SOCKET ATTEMPT AFTER_FAILURE BEFORE_RETRY
+kubeadm_with_one_retry() {
+  local what="$1" timeout_seconds="$2" cri_socket="$3" attempt="$4" after_failure="$5"
+  local before_retry="$6" first=0 second=0 why=""
+  "$attempt" || first=$?
+  if ((first == 0)); then
+    return 0
+  fi
+  if ((first == 124)); then
+    why=", timed out after ${timeout_seconds}s"
+  fi
+  error "kubeadm ${what} failed (exit ${first}${why}); its output is above"
+  "$after_failure"
+  reset_node "$cri_socket"
+  "$before_retry"
+  info "retrying kubeadm ${what} once"
+  "$attempt" || second=$?
+  if ((second == 0)); then
+    return 0
+  fi
+  "$after_failure"
+  dump_diagnostics
+  error "kubeadm ${what} failed twice: first attempt exit ${first}${why}, retry exit ${second}"
+  reset_node "$cri_socket"
+  exit "$first"
+}
+
+# Sanity checks on the environment itself.
+if [[ -n "$SYSROOT" && ( "$SYSROOT" != /* || ! -d "$SYSROOT" ) ]]; then
+  fatal "KUBEADM_AWS_ROOT must be an existing absolute directory (got '${SYSROOT}')"
+fi

@@ -1,0 +1,131 @@
+/**
+ * Pure renderers that turn a guest script in `guest/*.sh` plus its parameters into the exact
+ * text that runs on a node. Nothing here imports `@pulumi/*`, so it is tested without mocks.
+ *
+ * A rendered step is: a shebang and strict mode, one `readonly NAME='value'` line per parameter
+ * (shell-quoted by `shell-quote`), the shared library `lib.sh`, then the step's own body.
+ * Secrets never appear in parameters: they travel on stdin as a secret bundle (see
+ * `renderSecretBundle`), so the rendered text stays reviewable in a pull-request preview.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { quote } from "shell-quote";
+
+/** Every guest step, each a file `guest/<step>.sh`. */
+export const STEPS = [
+  "wait-ready",
+  "prepare",
+  "init",
+  "creds",
+  "join",
+  "register-node",
+  "cni",
+  "cluster-ready",
+  "kubeconfig",
+  "remove-node",
+] as const;
+export type StepName = (typeof STEPS)[number];
+
+/** A parameter value: strings and numbers become scalars, string arrays become bash arrays. */
+export type ParamValue = string | number | boolean | readonly string[];
+export type ScriptParams = Readonly<Record<string, ParamValue>>;
+
+const PARAM_NAME = /^[A-Z][A-Z0-9_]*$/;
+/** Characters that never need quoting in bash words. */
+const SAFE_WORD = /^[A-Za-z0-9_./:@%+=,-]+$/;
+
+/**
+ * Quotes one value for bash, preferring the form a reviewer reads most easily: bare for safe
+ * words, single quotes when the value holds no single quote (nothing expands inside them), and
+ * `shell-quote` for the rest.
+ */
+export function shellWord(value: string): string {
+  if (SAFE_WORD.test(value)) return value;
+  if (!value.includes("'")) return `'${value}'`;
+  return quote([value]);
+}
+
+/** The folder of guest scripts (what runs on the machines), beside this folder. */
+export const GUEST_DIR = path.join(__dirname, "..", "guest");
+
+/** Reads a guest script file from `guest/`. */
+export function readScriptFile(fileName: string): string {
+  return fs.readFileSync(path.join(GUEST_DIR, fileName), "utf8");
+}
+
+/** Strips the shebang and the leading comment block's shellcheck directives from a library file. */
+function bodyOf(text: string): string {
+  return text.replace(/^#!.*\n/, "");
+}
+
+/** Renders one `readonly NAME=value` line; arrays become `readonly -a NAME=(...)`. */
+export function renderParam(name: string, value: ParamValue): string {
+  if (!PARAM_NAME.test(name)) {
+    throw new Error(`script parameter name ${JSON.stringify(name)} must match ${PARAM_NAME}`);
+  }
+  if (Array.isArray(value)) {
+    const items = (value as readonly string[]).map(shellWord).join(" ");
+    return `readonly -a ${name}=(${items})`;
+  }
+  return `readonly ${name}=${shellWord(String(value))}`;
+}
+
+/**
+ * Renders a complete, self-contained bash script for one step.
+ * The output is deterministic for the same inputs (parameters are emitted in sorted order), so
+ * its hash is a stable trigger and a diff in review shows exactly what changed.
+ */
+export function renderScript(step: StepName, params: ScriptParams = {}): string {
+  const names = Object.keys(params).sort();
+  const header = [
+    "#!/usr/bin/env bash",
+    `# kubeadm-aws step: ${step}. Generated from guest/${step}.sh; parameters below.`,
+    "set -Eeuo pipefail",
+    `readonly STEP=${shellWord(step)}`,
+    ...names.map((n) => renderParam(n, params[n] as ParamValue)),
+  ].join("\n");
+  return [header, bodyOf(readScriptFile("lib.sh")), bodyOf(readScriptFile(`${step}.sh`))].join(
+    "\n",
+  );
+}
+
+/** The heredoc delimiter; a script that contains it is rejected rather than silently truncated. */
+const HEREDOC_END = "__KUBEADM_AWS_SCRIPT_END__";
+
+/**
+ * Wraps a rendered script into the command string `remote.Command` runs over SSH as the image's
+ * login user. The script is written to a root-only file (kept for troubleshooting under
+ * /var/lib/kubeadm-aws/steps) and run with sudo; the session's stdin (the secret bundle, if any)
+ * flows through to the script untouched.
+ */
+export function remoteInvocation(step: StepName, script: string, instanceTag = "node"): string {
+  if (script.includes(HEREDOC_END)) {
+    throw new Error(`the ${step} script contains the heredoc delimiter ${HEREDOC_END}`);
+  }
+  const file = `/var/lib/kubeadm-aws/steps/${step}-${instanceTag}.sh`;
+  return [
+    `sudo -n install -d -m 0700 /var/lib/kubeadm-aws/steps`,
+    `sudo -n tee ${shellWord(file)} >/dev/null <<'${HEREDOC_END}'`,
+    script.replace(/\n*$/, ""),
+    HEREDOC_END,
+    `sudo -n chmod 0700 ${shellWord(file)} && sudo -n bash ${shellWord(file)}`,
+  ].join("\n");
+}
+
+/**
+ * The secret bundle read by `read_secret_bundle` in lib.sh: one `name base64(value)` line per
+ * secret. Names are plain identifiers or relative paths; base64 keeps PEM newlines intact.
+ */
+export function renderSecretBundle(secrets: Readonly<Record<string, string>>): string {
+  return (
+    Object.keys(secrets)
+      .sort()
+      .map((name) => {
+        if (!/^[a-z0-9][a-z0-9._/-]*$/.test(name) || name.includes("..")) {
+          throw new Error(`secret bundle entry name ${JSON.stringify(name)} is not allowed`);
+        }
+        return `${name} ${Buffer.from(secrets[name] as string, "utf8").toString("base64")}`;
+      })
+      .join("\n") + "\n"
+  );
+}

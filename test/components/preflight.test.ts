@@ -1,0 +1,181 @@
+import { validateClusterConfig, ConfigError } from "../../config/clusterConfig";
+import { PreflightLookups, preflight } from "../../components/preflight";
+import { resolveMyIp } from "../../config/callerIp";
+import { INSTANCE_TYPES, ZONES } from "../../tools/mockCloud";
+
+/** Lookups answering from the harness's instance-type table, like EC2 would. */
+const lookups = (zones = ZONES.slice(0, 3)): PreflightLookups => ({
+  async instanceType(name) {
+    const facts = INSTANCE_TYPES[name];
+    if (!facts) throw new Error(`InvalidInstanceType: The instance type '${name}' does not exist`);
+    return { defaultVcpus: facts[0], memorySize: facts[1], supportedArchitectures: facts[2] };
+  },
+  availabilityZones: async () => zones,
+  async imageArchitecture(amiId) {
+    const images: Record<string, string> = {
+      "ami-0aaaaaaaaaaaaaaa1": "arm64",
+      "ami-0bbbbbbbbbbbbbbb2": "x86_64",
+      "ami-0ccccccccccccccc3": "i386",
+    };
+    if (!images[amiId]) throw new Error(`no image ${amiId}`);
+    return images[amiId]!;
+  },
+});
+
+const config = (input: Parameters<typeof validateClusterConfig>[0]) =>
+  validateClusterConfig({ sshIngressCidrs: ["203.0.113.10/32"], ...input });
+
+async function problems(p: Promise<unknown>): Promise<string[]> {
+  try {
+    await p;
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+}
+
+describe("preflight (AWS-backed checks before any resource)", () => {
+  test("picks the architecture of each group and the first zones in name order", async () => {
+    const result = await preflight(
+      config({ controlPlane: { instanceType: "t4g.medium" }, availabilityZoneCount: 3 }),
+      lookups(["us-east-1c", "us-east-1a", "us-east-1b", "us-east-1d"]),
+    );
+    expect(result).toEqual({
+      controlPlaneArch: "arm64",
+      workerArch: "x86_64",
+      availabilityZones: ["us-east-1a", "us-east-1b", "us-east-1c"],
+    });
+  });
+
+  test("an instance type that supports i386 and x86_64 builds for x86_64", async () => {
+    const result = await preflight(config({ workers: { instanceType: "t2.micro" } }), lookups());
+    expect(result.workerArch).toBe("x86_64");
+  });
+
+  test("a control plane below 2 vCPU / 2 GiB is refused with the numbers", async () => {
+    const found = await problems(
+      preflight(config({ controlPlane: { instanceType: "t3.micro" } }), lookups()),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(
+        /^controlPlane\.instanceType t3\.micro has 2 vCPU and 1024 MiB; kubeadm needs at least 2 vCPU and 2 GiB/,
+      ),
+    ]);
+  });
+
+  test("a worker below 1 GiB is refused", async () => {
+    const found = await problems(
+      preflight(config({ workers: { instanceType: "t3a.nano" } }), lookups()),
+    );
+    expect(found[0]).toContain("workers.instanceType t3a.nano has 2 vCPU and 512 MiB");
+  });
+
+  test("an instance type whose architecture has no image is refused", async () => {
+    const found = await problems(
+      preflight(config({ workers: { instanceType: "mac1.metal" } }), lookups()),
+    );
+    expect(found[0]).toBe(
+      "workers.instanceType mac1.metal runs x86_64_mac, but images exist only for x86_64 and arm64",
+    );
+  });
+
+  test("an unknown instance type and too few zones are reported together", async () => {
+    const found = await problems(
+      preflight(
+        config({ controlPlane: { instanceType: "z9.huge" }, availabilityZoneCount: 4 }),
+        lookups(["us-east-1a", "us-east-1b"]),
+      ),
+    );
+    expect(found).toHaveLength(2);
+    expect(found[0]).toContain("controlPlane.instanceType z9.huge is not an instance type offered");
+    expect(found[1]).toContain("availabilityZoneCount 4 is more than the 2 zones available");
+  });
+
+  test("workers are not looked up when there are none", async () => {
+    const seen: string[] = [];
+    const l = lookups();
+    await preflight(config({ workers: { count: 0, instanceType: "z9.huge" } }), {
+      ...l,
+      instanceType: (n) => (seen.push(n), l.instanceType(n)),
+    });
+    expect(seen).toEqual(["t3.medium"]);
+  });
+});
+
+describe("an explicit amiId", () => {
+  test("fixes the architecture of both groups when the instance types can run it", async () => {
+    const result = await preflight(
+      config({
+        amiId: "ami-0aaaaaaaaaaaaaaa1",
+        controlPlane: { instanceType: "t4g.medium" },
+        workers: { instanceType: "m7g.large" },
+      }),
+      lookups(),
+    );
+    expect([result.controlPlaneArch, result.workerArch]).toEqual(["arm64", "arm64"]);
+  });
+
+  test("of another architecture than an instance type is refused before anything boots", async () => {
+    const found = await problems(
+      preflight(
+        config({ amiId: "ami-0aaaaaaaaaaaaaaa1", controlPlane: { instanceType: "t4g.medium" } }),
+        lookups(),
+      ),
+    );
+    expect(found).toEqual([
+      "amiId ami-0aaaaaaaaaaaaaaa1 is built for arm64, but workers.instanceType t3.medium runs x86_64; pick an instance type or image of the same architecture",
+    ]);
+  });
+
+  test("that does not exist, or is 32-bit, is reported", async () => {
+    expect(
+      (await problems(preflight(config({ amiId: "ami-0ddddddddddddddd4" }), lookups())))[0],
+    ).toContain(
+      "amiId ami-0ddddddddddddddd4 was not found in this region (no image ami-0ddddddddddddddd4)",
+    );
+    expect(
+      (await problems(preflight(config({ amiId: "ami-0ccccccccccccccc3" }), lookups())))[0],
+    ).toBe("amiId ami-0ccccccccccccccc3 is built for i386; only x86_64 and arm64 are supported");
+  });
+});
+
+describe("my-ip", () => {
+  test("is replaced by the detected address as a /32 in every ingress list", async () => {
+    const c = await resolveMyIp(
+      config({ sshIngressCidrs: ["my-ip", "198.51.100.0/24"], nodePortIngressCidrs: ["my-ip"] }),
+      async () => "192.0.2.44",
+    );
+    expect(c.sshIngressCidrs).toEqual(["192.0.2.44/32", "198.51.100.0/24"]);
+    expect(c.apiIngressCidrs).toEqual(["192.0.2.44/32", "198.51.100.0/24"]);
+    expect(c.nodePortIngressCidrs).toEqual(["192.0.2.44/32"]);
+  });
+
+  test("fails closed when detection fails, never opening to the internet", async () => {
+    const found = await problems(
+      resolveMyIp(config({ sshIngressCidrs: ["my-ip"] }), async () => {
+        throw new Error("getaddrinfo ENOTFOUND checkip.amazonaws.com");
+      }),
+    );
+    expect(found[0]).toContain(
+      "my-ip in the ingress CIDRs could not be resolved (getaddrinfo ENOTFOUND",
+    );
+  });
+
+  test("rejects an answer that is not an IPv4 address", async () => {
+    const found = await problems(
+      resolveMyIp(
+        config({ sshIngressCidrs: ["my-ip"] }),
+        async () => "<html>captive portal</html>",
+      ),
+    );
+    expect(found[0]).toContain("is not an IPv4 address");
+  });
+
+  test("is not looked up when no list uses it", async () => {
+    const detect = jest.fn();
+    const c = config({});
+    expect(await resolveMyIp(c, detect)).toBe(c);
+    expect(detect).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,257 @@
+import {
+  ClusterConfigInput,
+  ConfigError,
+  DEFAULTS,
+  validateClusterConfig,
+} from "../../config/clusterConfig";
+
+const SSH = ["203.0.113.10/32"];
+
+/** The problems a config produces, or [] when it is valid. */
+function problemsOf(input: ClusterConfigInput): string[] {
+  try {
+    validateClusterConfig({ sshIngressCidrs: SSH, ...input });
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+}
+
+function expectProblem(input: ClusterConfigInput, ...fragments: string[]): void {
+  const problems = problemsOf(input);
+  const match = problems.find((p) => fragments.every((f) => p.includes(f)));
+  if (!match) {
+    throw new Error(
+      `expected a problem containing ${JSON.stringify(fragments)}, got ${JSON.stringify(problems)}`,
+    );
+  }
+}
+
+describe("defaults", () => {
+  test("a config with only SSH CIDRs is a small, cheap dev cluster", () => {
+    const c = validateClusterConfig({ sshIngressCidrs: SSH }, "dev");
+    expect(c).toMatchObject({
+      clusterName: "k8s-dev",
+      kubernetesVersion: DEFAULTS.kubernetesVersion,
+      containerRuntime: "containerd",
+      cni: "flannel",
+      os: "ubuntu-24.04",
+      controlPlane: { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 },
+      workers: { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 },
+      vpcCidr: "10.0.0.0/16",
+      availabilityZoneCount: 2,
+      podCidr: "10.244.0.0/16",
+      serviceCidr: "10.96.0.0/12",
+      nodePortIngressCidrs: [],
+    });
+  });
+
+  test("the API is reachable from the SSH CIDRs unless apiIngressCidrs is set", () => {
+    expect(validateClusterConfig({ sshIngressCidrs: SSH }).apiIngressCidrs).toEqual(SSH);
+    expect(
+      validateClusterConfig({ sshIngressCidrs: SSH, apiIngressCidrs: ["198.51.100.0/24"] })
+        .apiIngressCidrs,
+    ).toEqual(["198.51.100.0/24"]);
+  });
+
+  test("the result is frozen, nested objects included", () => {
+    const c = validateClusterConfig({ sshIngressCidrs: SSH });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.controlPlane)).toBe(true);
+    expect(Object.isFrozen(c.sshIngressCidrs)).toBe(true);
+  });
+
+  test("partial node groups keep the defaults of the keys not given", () => {
+    const c = validateClusterConfig({ sshIngressCidrs: SSH, workers: { count: 5 } });
+    expect(c.workers).toEqual({ count: 5, instanceType: "t3.medium", rootVolumeSizeGiB: 30 });
+  });
+});
+
+describe("validation names the key, the value and what is allowed", () => {
+  test("missing SSH CIDRs explain how to set them", () => {
+    const problems = (() => {
+      try {
+        validateClusterConfig({});
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    })();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("sshIngressCidrs is required");
+    expect(problems[0]).toContain("pulumi config set --path 'sshIngressCidrs[0]'");
+  });
+
+  test.each([
+    [{ containerRuntime: "docker" }, "containerRuntime", "containerd, cri-dockerd", '"docker"'],
+    [{ cni: "cilium" }, "cni", "flannel, calico", '"cilium"'],
+    [{ os: "centos-7" }, "os", "ubuntu-24.04, ubuntu-22.04, debian-12", '"centos-7"'],
+  ])("unknown names: %j", (input, key, allowed, got) => {
+    expectProblem(input as ClusterConfigInput, key, allowed, got);
+  });
+
+  test.each([
+    ["v1.34.2", "must be a release 1.29.x to 1.35.x"],
+    ["1.34", "must be a release"],
+    ["latest", "must be a release"],
+    ["1.28.9", "1.28.9 is not supported"],
+    ["1.40.0", "1.40.0 is not supported"],
+  ])("Kubernetes version %s is rejected", (version, fragment) => {
+    expectProblem({ kubernetesVersion: version }, "kubernetesVersion", fragment);
+  });
+
+  test("supported versions at both ends are accepted", () => {
+    expect(problemsOf({ kubernetesVersion: "1.29.15" })).toEqual([]);
+    expect(problemsOf({ kubernetesVersion: "1.35.0" })).toEqual([]);
+  });
+
+  test("two control-plane nodes are refused because they lose quorum when either fails", () => {
+    expectProblem({ controlPlane: { count: 2 } }, "controlPlane.count", "odd", "got 2", "quorum");
+  });
+
+  test.each([0, 4, 9, -1, 1.5])("control-plane count %p is refused", (count) => {
+    expectProblem({ controlPlane: { count } }, "controlPlane.count", `got ${count}`);
+  });
+
+  test.each([-1, 2.5, 501])("worker count %p is refused", (count) => {
+    expectProblem(
+      { workers: { count } },
+      "workers.count",
+      "whole number from 0 to 500",
+      `${count}`,
+    );
+  });
+
+  test("zero workers is allowed (control-plane-only cluster)", () => {
+    expect(problemsOf({ workers: { count: 0 } })).toEqual([]);
+  });
+
+  test("a string count is reported as not a number", () => {
+    expectProblem(
+      { controlPlane: { count: "3" as unknown as number } },
+      "controlPlane.count",
+      "must be a number",
+      '"3"',
+    );
+  });
+
+  test("root volumes below 20 GiB are refused", () => {
+    expectProblem(
+      { workers: { rootVolumeSizeGiB: 8 } },
+      "workers.rootVolumeSizeGiB",
+      "20",
+      "got 8",
+    );
+  });
+
+  test("a malformed instance type is refused", () => {
+    expectProblem(
+      { controlPlane: { instanceType: "large" } },
+      "controlPlane.instanceType",
+      '"large"',
+    );
+  });
+
+  test("an unknown key inside a node group is reported", () => {
+    expectProblem(
+      { workers: { count: 1, size: 3 } as unknown as { count: number } },
+      "workers",
+      "unknown key",
+      "size",
+    );
+  });
+
+  test.each([
+    ["10.0.0.0/33", "is not an IPv4 CIDR"],
+    ["10.0.0.0", "is not an IPv4 CIDR"],
+    ["10.0.300.0/16", "is not an IPv4 CIDR"],
+    ["10.0.1.0/16", "has host bits set (the network is 10.0.0.0/16)"],
+  ])("malformed VPC CIDR %s", (cidr, fragment) => {
+    expectProblem({ vpcCidr: cidr }, "vpcCidr", cidr, fragment);
+  });
+
+  test("a malformed SSH CIDR names its position in the list", () => {
+    expectProblem({ sshIngressCidrs: ["203.0.113.10/32", "nope"] }, "sshIngressCidrs[1]", '"nope"');
+  });
+
+  test("my-ip is accepted in ingress lists but not as a network CIDR", () => {
+    expect(problemsOf({ sshIngressCidrs: ["my-ip"] })).toEqual([]);
+    expectProblem({ podCidr: "my-ip" }, "podCidr", "is not an IPv4 CIDR");
+  });
+
+  test.each([
+    [{ podCidr: "10.0.0.0/16" }, "vpcCidr 10.0.0.0/16 overlaps podCidr 10.0.0.0/16"],
+    [{ serviceCidr: "10.0.128.0/20" }, "vpcCidr 10.0.0.0/16 overlaps serviceCidr 10.0.128.0/20"],
+    [
+      { podCidr: "10.96.0.0/16", serviceCidr: "10.96.0.0/12" },
+      "podCidr 10.96.0.0/16 overlaps serviceCidr 10.96.0.0/12",
+    ],
+  ])("overlapping networks %j", (input, message) => {
+    expectProblem(input, message);
+  });
+
+  test("a VPC too small for its subnets is refused with a suggested size", () => {
+    expectProblem(
+      { vpcCidr: "10.0.0.0/27" },
+      "vpcCidr 10.0.0.0/27 is too small",
+      "use a /26 or larger",
+    );
+    expectProblem(
+      { vpcCidr: "10.0.0.0/26", workers: { count: 40 } },
+      "vpcCidr 10.0.0.0/26 is too small",
+      "21 node(s)",
+      "use a /24 or larger",
+    );
+  });
+
+  test("a pod CIDR without a /24 per node is refused", () => {
+    expectProblem(
+      { podCidr: "10.244.0.0/23", workers: { count: 2 } },
+      "podCidr 10.244.0.0/23 has room for 2 node pod ranges",
+      "3 nodes",
+    );
+  });
+
+  test("a service CIDR larger than /12 is refused", () => {
+    expectProblem({ serviceCidr: "10.64.0.0/10" }, "serviceCidr 10.64.0.0/10 must be between /12");
+  });
+
+  test("availability zone count below two is refused with the reason", () => {
+    expectProblem({ availabilityZoneCount: 1 }, "availabilityZoneCount", "at least two zones");
+  });
+
+  test("cluster names that would break AWS names are refused", () => {
+    expectProblem({ clusterName: "My_Cluster" }, "clusterName", '"My_Cluster"');
+    expectProblem({ clusterName: "a-very-long-cluster-name" }, "clusterName", "32 characters");
+  });
+
+  test("an AMI id must look like one", () => {
+    expectProblem({ amiId: "ubuntu" }, "amiId", "ami-0123456789abcdef0", '"ubuntu"');
+  });
+
+  test("several problems are reported together, schema and cross-field ones alike", () => {
+    const problems = problemsOf({
+      containerRuntime: "podman" as never,
+      cni: "weave" as never,
+      controlPlane: { count: 2 },
+      podCidr: "10.0.0.0/16",
+      sshIngressCidrs: [],
+    });
+    expect(problems.length).toBeGreaterThanOrEqual(5);
+    expect(problems.join("\n")).toMatch(/containerRuntime[\s\S]*cni[\s\S]*controlPlane\.count/);
+    expect(problems.join("\n")).toContain("overlaps podCidr");
+    expect(problems.join("\n")).toContain("sshIngressCidrs is required");
+  });
+
+  test("the error message lists every problem on its own line", () => {
+    try {
+      validateClusterConfig({ cni: "x" as never, os: "y" as never, sshIngressCidrs: SSH });
+      throw new Error("expected a ConfigError");
+    } catch (err) {
+      expect((err as Error).message).toMatch(
+        /^Invalid cluster configuration \(2 problems\):\n {2}- cni/,
+      );
+    }
+  });
+});

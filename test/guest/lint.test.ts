@@ -1,0 +1,159 @@
+/**
+ * Every rendered step passes `bash -n` and shellcheck with zero findings. shellcheck is required
+ * (CI installs the Debian package), so its absence fails the suite instead of skipping it.
+ */
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+import { STEPS } from "../../render/script";
+import * as steps from "../../render/steps";
+import { DOUBLES_DIR, hasProgram } from "./sandbox";
+import {
+  calicoInputs,
+  initInputs,
+  joinInputs,
+  prepareCriDockerdInputs,
+  SECRET_MARKERS,
+} from "./params";
+
+/**
+ * One rendering per step: the variants of a step differ only in the parameter header, and
+ * shellcheck takes ~0.4 s per rendered file, so linting each variant would only cost time.
+ */
+const RENDERED: ReadonlyArray<readonly [string, string]> = [
+  ["wait-ready", steps.renderWaitReady({ timeoutSeconds: 900 })],
+  ["prepare", steps.renderPrepare(prepareCriDockerdInputs)],
+  ["init", steps.renderInit(initInputs)],
+  ["creds", steps.renderCreds({ joinRole: "control-plane", tokenTtl: "2h" })],
+  ["join", steps.renderJoin(joinInputs("control-plane"))],
+  [
+    "register-node",
+    steps.renderRegisterNode({ nodeName: "ip-192-0-2-21", role: "worker", timeoutSeconds: 300 }),
+  ],
+  ["cni", steps.renderCni(calicoInputs)],
+  [
+    "cluster-ready",
+    steps.renderClusterReady({
+      nodeNames: ["ip-192-0-2-10.ec2.internal", "ip-192-0-2-11.ec2.internal"],
+      timeoutSeconds: 900,
+    }),
+  ],
+  ["kubeconfig", steps.renderKubeconfig()],
+  [
+    "remove-node",
+    steps.renderRemoveNode({
+      nodeName: "ip-192-0-2-12",
+      role: "control-plane",
+      drainTimeoutSeconds: 120,
+      apiWaitSeconds: 60,
+    }),
+  ],
+];
+
+interface Finding {
+  line: number;
+  code: number;
+  level: string;
+  message: string;
+}
+
+interface Json1 {
+  comments: (Finding & { file: string })[];
+}
+
+/** Runs shellcheck on some files in the background; resolves with its findings. */
+function shellcheck(files: string[]): Promise<(Finding & { file: string })[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("shellcheck", ["-s", "bash", "-x", "-f", "json1", ...files], {
+      cwd: DOUBLES_DIR,
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", () => {
+      try {
+        resolve((JSON.parse(out) as Json1).comments);
+      } catch (e) {
+        reject(new Error(`shellcheck printed no JSON: ${String(e)}: ${out}`));
+      }
+    });
+  });
+}
+
+/** The test doubles (bash, no extension) and their shared prelude. */
+const DOUBLES = fs
+  .readdirSync(DOUBLES_DIR)
+  .filter((entry) => !entry.includes(".") || entry.endsWith(".sh"))
+  .map((entry) => path.join(DOUBLES_DIR, entry))
+  .filter((file) => fs.statSync(file).isFile());
+
+let dir: string;
+const findings = new Map<string, Finding[]>();
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeadm-aws-lint-"));
+  const files = RENDERED.map(([name, script]) => {
+    const file = path.join(dir, `${name}.sh`);
+    fs.writeFileSync(file, script);
+    return file;
+  });
+  for (const file of [...files, ...DOUBLES]) {
+    findings.set(file, []);
+  }
+  if (!hasProgram("shellcheck")) {
+    return;
+  }
+  // Two halves in parallel: shellcheck is single-threaded and the slowest part of this suite.
+  const half = Math.ceil(files.length / 2);
+  const results = await Promise.all([
+    shellcheck(files.slice(0, half)),
+    shellcheck([...files.slice(half), ...DOUBLES]),
+  ]);
+  for (const finding of results.flat()) {
+    findings.get(finding.file)?.push(finding);
+  }
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test("shellcheck is installed (CI installs the Debian package)", () => {
+  expect(hasProgram("shellcheck")).toBe(true);
+});
+
+test("every step is rendered and linted", () => {
+  expect(RENDERED.map(([name]) => name).sort()).toEqual([...STEPS].sort());
+});
+
+describe.each(RENDERED)("rendered %s", (name, script) => {
+  const file = (): string => path.join(dir, `${name}.sh`);
+
+  test("parses with bash -n", () => {
+    const result = spawnSync("bash", ["-n", file()], { encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  test("has no shellcheck findings, the generated parameter header included", () => {
+    const real = (findings.get(file()) ?? []).map(
+      (f) => `line ${f.line}: SC${f.code} (${f.level}) ${f.message}`,
+    );
+    expect(real).toEqual([]);
+  });
+
+  test("keeps secrets out of the script text", () => {
+    for (const marker of SECRET_MARKERS) {
+      expect(script).not.toContain(marker);
+    }
+    expect(script).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
+  });
+});
+
+test("the test doubles are shellcheck-clean too", () => {
+  expect(DOUBLES.length).toBeGreaterThan(10);
+  const real = DOUBLES.flatMap((file) =>
+    (findings.get(file) ?? []).map(
+      (f) => `${path.basename(file)}:${f.line}: SC${f.code} (${f.level}) ${f.message}`,
+    ),
+  );
+  expect(real).toEqual([]);
+});

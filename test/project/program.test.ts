@@ -1,0 +1,50 @@
+/** index.ts end to end under mocks: stack config in, validated cluster out, outputs exported. */
+import * as pulumi from "@pulumi/pulumi";
+import { FAKE_KUBECONFIG, Harness, installMocks, valueOf } from "../../tools/mockCloud";
+
+/** index.ts uses `export =` (what the Pulumi runtime calls); require it as such. */
+const program = (): Promise<Record<string, any>> => require("../../index")();
+
+function setConfig(values: Record<string, unknown>): void {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        `kubeadm-aws:${k}`,
+        typeof v === "string" ? v : JSON.stringify(v),
+      ]),
+    ),
+  );
+}
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await installMocks("dev");
+});
+
+test("the program exports the endpoint, nodes, SSH user and the secrets", async () => {
+  setConfig({ sshIngressCidrs: ["203.0.113.10/32"], workers: { count: 2 } });
+  const out = await program();
+  expect(out.clusterName).toBe("k8s-dev");
+  expect(out.sshUser).toBe("ubuntu");
+  expect(await valueOf(out.apiEndpoint)).toMatch(
+    /^https:\/\/k8s-dev-api-.*\.elb\.us-east-1\.amazonaws\.com:6443$/,
+  );
+  expect((await valueOf<{ name: string }[]>(out.nodes)).map((n) => n.name)).toEqual([
+    "k8s-dev-cp-0",
+    "k8s-dev-worker-0",
+    "k8s-dev-worker-1",
+  ]);
+  expect(await pulumi.isSecret(out.kubeconfig)).toBe(true);
+  expect(await pulumi.isSecret(out.sshPrivateKey)).toBe(true);
+  expect(await valueOf(out.kubeconfig)).toBe(FAKE_KUBECONFIG);
+});
+
+test("bad config stops the program before any resource is created", async () => {
+  setConfig({ cni: "weave", controlPlane: { count: 2 } });
+  const before = h.resources.length;
+  await expect(program()).rejects.toThrow(
+    /cni must be one of flannel, calico[\s\S]*controlPlane\.count[\s\S]*sshIngressCidrs is required/,
+  );
+  expect(h.resources.length).toBe(before);
+});
