@@ -3,6 +3,7 @@
  * AWS-backed preflight checks) and export its outputs. Nothing is created if a check fails.
  */
 import { loadConfig } from "./components/stackConfig";
+import { RECORD_OUTPUT } from "./config/deploymentRecord";
 import { createKubeadmCluster } from "./components/createCluster";
 
 export = async () => {
@@ -17,5 +18,7 @@ export = async () => {
     sshUser: cluster.sshUser,
     sshPrivateKey: cluster.sshPrivateKey,
     kubeconfig: cluster.kubeconfig,
+    // Read back by the next run: keeps zones and placement, refuses create-only changes.
+    [RECORD_OUTPUT]: cluster.deploymentRecord,
   };
 };

@@ -7,7 +7,8 @@ import { performance } from "perf_hooks";
 import { installMocks, settle } from "../tools/mockCloud";
 
 async function main(): Promise<void> {
-  const h = await installMocks("bench");
+  // With the SDK's per-resource stack capture on, as in a real `pulumi up` under ts-node.
+  const h = await installMocks("bench", { sdkStackTraces: true });
   const lib = await import("../components");
   const sizes: [number, number][] = [
     [3, 3],

@@ -7,4 +7,7 @@ export { preflight } from "./preflight";
 export type { PreflightResult } from "./preflight";
 export { resolveMyIp } from "../config/callerIp";
 export { createKubeadmCluster } from "./createCluster";
+export { readPreviousDeployment } from "./previousDeployment";
+export { CREATE_ONLY, RECORD_OUTPUT } from "../config/deploymentRecord";
+export type { DeploymentRecord } from "../config/deploymentRecord";
 export type { CreateClusterOptions } from "./createCluster";

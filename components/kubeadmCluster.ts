@@ -13,6 +13,7 @@ import { ApiLoadBalancer } from "./apiLoadBalancer";
 import { MY_IP, usesMyIp } from "../config/callerIp";
 import { createBootstrap } from "./bootstrap/createBootstrap";
 import { ClusterConfig, ClusterConfigInput, validateClusterConfig } from "../config/clusterConfig";
+import { buildRecord, DeploymentRecord } from "../config/deploymentRecord";
 import { sshUserFor } from "../config/images";
 import { typeToken } from "./naming";
 import { Network } from "./network";
@@ -24,7 +25,7 @@ import { allowNodeToApi } from "./securityGroupRules";
 export interface KubeadmClusterArgs {
   /** The cluster configuration; validated again here, so a plain object is fine. */
   readonly config: ClusterConfig | ClusterConfigInput;
-  /** The result of `preflight(config)`: instance architectures and availability zones. */
+  /** The result of `preflight(config)`: architectures, zones and each node's zone. */
   readonly preflight: PreflightResult;
 }
 
@@ -49,6 +50,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly sshPrivateKey: pulumi.Output<string>;
   /** Admin kubeconfig whose server is the load balancer (secret). */
   public readonly kubeconfig: pulumi.Output<string>;
+  /**
+   * What this deployment built, for the next run's checks: export it as the stack output
+   * `deploymentRecord` (index.ts does), or pass it back through `createKubeadmCluster`'s
+   * `readPrevious`.
+   */
+  public readonly deploymentRecord: DeploymentRecord;
   /** Child components, for programs that want to build on them. */
   public readonly network: Network;
   public readonly apiLoadBalancer: ApiLoadBalancer;
@@ -67,12 +74,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         `the ingress CIDRs contain ${MY_IP}: resolve it first with resolveMyIp(config)`,
       );
     }
-    const zones = args.preflight.availabilityZones;
-    if (zones.length < config.availabilityZoneCount) {
+    const { availabilityZones: zones, placement } = args.preflight;
+    if (zones.length !== config.availabilityZoneCount) {
       throw new Error(
         `preflight returned ${zones.length} zones but availabilityZoneCount is ${config.availabilityZoneCount}`,
       );
     }
+    this.deploymentRecord = buildRecord(config, args.preflight.region, zones, placement);
 
     const pki = new Pki(`${name}-pki`, { clusterName: config.clusterName }, { parent: this });
 
@@ -81,7 +89,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       {
         clusterName: config.clusterName,
         vpcCidr: config.vpcCidr,
-        availabilityZones: zones.slice(0, config.availabilityZoneCount),
+        availabilityZones: zones,
         cni: config.cni,
         sshIngressCidrs: config.sshIngressCidrs,
         apiIngressCidrs: config.apiIngressCidrs,
@@ -115,11 +123,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           ...config.controlPlane,
           architecture: args.preflight.controlPlaneArch,
           securityGroupIds: [sg.nodes, sg.controlPlane],
+          zoneIndexes: placement.controlPlane,
         },
         workers: {
           ...config.workers,
           architecture: args.preflight.workerArch,
           securityGroupIds: [sg.nodes],
+          zoneIndexes: placement.workers,
         },
       },
       { parent: this },
@@ -151,6 +161,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       sshPrivateKey: pki.sshPrivateKey,
       apiEndpointHost: this.apiLoadBalancer.dnsName,
       pki,
+      networkPath: this.network.pathResources,
       initDependsOn: [attachments[0]!, ...(joinDependsOn.get(allNodes[0]!.name) ?? [])],
       joinDependsOn,
       parent: this,
@@ -182,6 +193,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       sshUser: this.sshUser,
       sshPrivateKey: this.sshPrivateKey,
       kubeconfig: this.kubeconfig,
+      deploymentRecord: this.deploymentRecord,
     });
   }
 }

@@ -1,10 +1,16 @@
 /**
- * Network: a VPC, one public subnet per availability zone, an internet gateway and its route,
- * and the security groups of the cluster with exactly the ports kubeadm and the CNI need.
+ * Network: a VPC, one public subnet per availability zone (zone index k in subnet slot k, fixed
+ * for life: see config/cidr.ts), an internet gateway and its route, and the security groups of
+ * the cluster with exactly the ports kubeadm and the CNI need.
+ *
+ * `pathResources` lists everything the SSH steps' path and work depend on (gateway, route, route
+ * table associations, every rule). Every remote step depends on all of them, so the engine
+ * deletes none of them before the steps, and keeps them when a step's delete fails (its
+ * transitive dependencies are held back: deployment_executor.go, erroredDeps).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { splitCidr, subnetPrefixFor } from "../config/cidr";
+import { nodeSubnetCidr } from "../config/cidr";
 import type { CniName } from "../config/clusterConfig";
 import { clusterTags, typeToken } from "./naming";
 import { createSecurityGroupRules, SecurityGroups } from "./securityGroupRules";
@@ -12,7 +18,7 @@ import { createSecurityGroupRules, SecurityGroups } from "./securityGroupRules";
 export interface NetworkArgs {
   readonly clusterName: string;
   readonly vpcCidr: string;
-  /** Zone names to use, in order; one subnet per zone. */
+  /** Zone names by zone index; one subnet per zone, in the zone index's slot. */
   readonly availabilityZones: readonly string[];
   readonly cni: CniName;
   readonly sshIngressCidrs: readonly string[];
@@ -27,6 +33,8 @@ export class Network extends pulumi.ComponentResource {
   public readonly subnetCidrs: string[];
   public readonly availabilityZones: readonly string[];
   public readonly securityGroups: SecurityGroups;
+  /** The network path and rules every SSH step needs (see the file comment). */
+  public readonly pathResources: pulumi.Resource[];
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Network"), name, {}, opts);
@@ -55,15 +63,15 @@ export class Network extends pulumi.ComponentResource {
       { vpcId: vpc.id, tags: tags({ Name: `${args.clusterName}-public` }) },
       { parent: this },
     );
-    new aws.ec2.Route(
+    const route = new aws.ec2.Route(
       `${name}-default-route`,
       { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
       { parent: this },
     );
 
-    const prefix = subnetPrefixFor(args.vpcCidr, args.availabilityZones.length);
-    this.subnetCidrs = splitCidr(args.vpcCidr, prefix, args.availabilityZones.length);
+    this.subnetCidrs = args.availabilityZones.map((_, i) => nodeSubnetCidr(args.vpcCidr, i));
     this.availabilityZones = args.availabilityZones;
+    const associations: pulumi.Resource[] = [];
     this.subnetIds = args.availabilityZones.map((az, i) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-public-${i}`,
@@ -76,10 +84,12 @@ export class Network extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      new aws.ec2.RouteTableAssociation(
-        `${name}-public-${i}`,
-        { subnetId: subnet.id, routeTableId: routeTable.id },
-        { parent: this },
+      associations.push(
+        new aws.ec2.RouteTableAssociation(
+          `${name}-public-${i}`,
+          { subnetId: subnet.id, routeTableId: routeTable.id },
+          { parent: this },
+        ),
       );
       return subnet.id;
     });
@@ -94,6 +104,7 @@ export class Network extends pulumi.ComponentResource {
       parent: this,
     });
 
+    this.pathResources = [igw, route, ...associations, ...this.securityGroups.rules.values()];
     this.vpcId = vpc.id;
     this.registerOutputs({
       vpcId: this.vpcId,

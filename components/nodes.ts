@@ -1,8 +1,8 @@
 /**
  * Nodes: the EC2 instances of the cluster. Images are looked up per OS and per CPU
- * architecture (amd64 and arm64/Graviton), instances are spread round-robin over the zones
- * (control planes first, so three of them land in three zones), IMDSv2 is required and root
- * volumes are encrypted gp3.
+ * architecture (amd64 and arm64/Graviton). Each node goes to the zone index its placement gives
+ * (preflight: a node keeps its zone for life; new ones spread per role), IMDSv2 is required and
+ * root volumes are encrypted gp3.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +15,8 @@ export type { NodeRole };
 export interface NodeGroupArgs extends NodeGroupConfig {
   readonly architecture: Ec2Architecture;
   readonly securityGroupIds: pulumi.Input<string>[];
+  /** Zone index of each node of the group (length = count). */
+  readonly zoneIndexes: readonly number[];
 }
 
 export interface NodesArgs {
@@ -41,16 +43,6 @@ export interface ClusterNode {
   readonly publicIp: pulumi.Output<string>;
   /** EC2 private DNS name, used as the Kubernetes node name. */
   readonly privateDns: pulumi.Output<string>;
-}
-
-/** Zone index for node `index` of a role: workers continue where the control planes stopped. */
-export function zoneIndexFor(
-  role: NodeRole,
-  index: number,
-  controlPlaneCount: number,
-  zoneCount: number,
-): number {
-  return (role === "control-plane" ? index : controlPlaneCount + index) % zoneCount;
 }
 
 export class Nodes extends pulumi.ComponentResource {
@@ -97,12 +89,10 @@ export class Nodes extends pulumi.ComponentResource {
 
     const group = (role: NodeRole, g: NodeGroupArgs, label: string): ClusterNode[] =>
       Array.from({ length: g.count }, (_, index) => {
-        const zone = zoneIndexFor(
-          role,
-          index,
-          args.controlPlane.count,
-          args.availabilityZones.length,
-        );
+        const zone = g.zoneIndexes[index];
+        if (zone === undefined || zone >= args.availabilityZones.length) {
+          throw new Error(`${label}-${index} has no zone (placement ${g.zoneIndexes.join(",")})`);
+        }
         const nodeName = `${args.clusterName}-${label}-${index}`;
         const instance = new aws.ec2.Instance(
           `${name}-${label}-${index}`,

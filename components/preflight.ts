@@ -1,11 +1,24 @@
 /**
- * Checks that need AWS answers, run before any resource is created: the instance types exist,
- * meet kubeadm's minimums, and have an architecture we have images for; the region has enough
- * availability zones. Every problem is reported together with the config-level ones' format.
+ * Checks that need AWS answers, run before any resource is created, all reported together:
+ * - against the previous deployment (its record): create-only settings and the region unchanged,
+ *   no change that a running group cannot take (config/deploymentRecord.ts);
+ * - the instance types exist, meet kubeadm's minimums and have an architecture we have images
+ *   for; an explicit amiId exists and every group can run it;
+ * - the zones: the ones in use are kept at their index, new ones must offer every type the
+ *   cluster runs (config/zones.ts); each node's zone (kept, or spread over the zones).
  */
 import * as aws from "@pulumi/aws";
 import { ClusterConfig, ConfigError } from "../config/clusterConfig";
+import {
+  createOnlyProblems,
+  DeploymentRecord,
+  groupChangeProblems,
+  LiveInstanceTypes,
+  Placement,
+  placeNodes,
+} from "../config/deploymentRecord";
 import { Ec2Architecture, pickArchitecture } from "../config/images";
+import { chooseZones } from "../config/zones";
 
 /** kubeadm's preflight minimums: 2 CPUs and ~1700 MB for a control plane; a worker needs less. */
 export const MINIMUMS = {
@@ -16,8 +29,11 @@ export const MINIMUMS = {
 export interface PreflightResult {
   readonly controlPlaneArch: Ec2Architecture;
   readonly workerArch: Ec2Architecture;
-  /** The first `availabilityZoneCount` zones of the region, sorted by name. */
+  readonly region: string;
+  /** The zones in use, by zone index (index k owns node subnet slot k). */
   readonly availabilityZones: readonly string[];
+  /** Zone index of each node of each role. */
+  readonly placement: Placement;
 }
 
 /** What `getInstanceType` tells us; a subset so tests can stub it. */
@@ -28,13 +44,19 @@ export interface InstanceTypeFacts {
 }
 
 export interface PreflightLookups {
+  region(): Promise<string>;
   instanceType(name: string): Promise<InstanceTypeFacts>;
   availabilityZones(): Promise<readonly string[]>;
+  /** The zones that offer an instance type. */
+  instanceTypeOfferings(instanceType: string): Promise<readonly string[]>;
   /** The CPU architecture of an explicit image (`amiId`). */
   imageArchitecture(amiId: string): Promise<string>;
+  /** The instance types the cluster's instances of a role run right now. */
+  liveInstanceTypes(clusterName: string, role: "control-plane" | "worker"): Promise<string[]>;
 }
 
 export const awsLookups: PreflightLookups = {
+  region: async () => (await aws.getRegion()).region,
   instanceType: (instanceType) => aws.ec2.getInstanceType({ instanceType }),
   availabilityZones: async () =>
     (
@@ -43,9 +65,26 @@ export const awsLookups: PreflightLookups = {
         filters: [{ name: "zone-type", values: ["availability-zone"] }],
       })
     ).names,
+  instanceTypeOfferings: async (instanceType) =>
+    (
+      await aws.ec2.getInstanceTypeOfferings({
+        locationType: "availability-zone",
+        filters: [{ name: "instance-type", values: [instanceType] }],
+      })
+    ).locations,
   imageArchitecture: async (amiId) =>
     (await aws.ec2.getAmi({ filters: [{ name: "image-id", values: [amiId] }], mostRecent: true }))
       .architecture,
+  liveInstanceTypes: async (clusterName, role) => {
+    const found = await aws.ec2.getInstances({
+      instanceTags: { "kubeadm-aws/cluster": clusterName, "kubeadm-aws/role": role },
+      instanceStateNames: ["pending", "running", "stopping", "stopped"],
+    });
+    const types = await Promise.all(
+      found.ids.map(async (instanceId) => (await aws.ec2.getInstance({ instanceId })).instanceType),
+    );
+    return types;
+  },
 };
 
 async function checkGroup(
@@ -96,43 +135,100 @@ async function checkGroup(
   return arch;
 }
 
+async function imageArchitecture(
+  config: ClusterConfig,
+  lookups: PreflightLookups,
+  problems: string[],
+): Promise<string | undefined> {
+  if (!config.amiId) return undefined;
+  let arch: string;
+  try {
+    arch = await lookups.imageArchitecture(config.amiId);
+  } catch (err) {
+    problems.push(
+      `amiId ${config.amiId} was not found in this region (${(err as Error).message.split("\n")[0]})`,
+    );
+    return undefined;
+  }
+  if (pickArchitecture([arch]) === undefined) {
+    problems.push(
+      `amiId ${config.amiId} is built for ${arch}; only x86_64 and arm64 are supported`,
+    );
+    return undefined;
+  }
+  return arch;
+}
+
+/** The running nodes' real types, asked only for a group whose configured type changed. */
+async function liveTypesOfChangedGroups(
+  previous: DeploymentRecord,
+  config: ClusterConfig,
+  lookups: PreflightLookups,
+): Promise<LiveInstanceTypes> {
+  const ask = (key: "controlPlane" | "workers", role: "control-plane" | "worker") =>
+    previous.groups[key].count > 0 && previous.groups[key].instanceType !== config[key].instanceType
+      ? lookups.liveInstanceTypes(config.clusterName, role)
+      : Promise.resolve([]);
+  const [controlPlane, workers] = await Promise.all([
+    ask("controlPlane", "control-plane"),
+    ask("workers", "worker"),
+  ]);
+  return { controlPlane, workers };
+}
+
+/** The zones each instance type is offered in (an unknown type: none; reported elsewhere). */
+async function offeringsOf(
+  config: ClusterConfig,
+  lookups: PreflightLookups,
+): Promise<Map<string, Set<string>>> {
+  const types = [...new Set([config.controlPlane.instanceType, config.workers.instanceType])];
+  const zones = await Promise.all(
+    types.map((t) => lookups.instanceTypeOfferings(t).catch(() => [] as readonly string[])),
+  );
+  return new Map(types.map((t, i) => [t, new Set(zones[i])]));
+}
+
 /** Runs every AWS-backed check; throws ConfigError with all problems found. */
 export async function preflight(
   config: ClusterConfig,
   lookups: PreflightLookups = awsLookups,
+  previous?: DeploymentRecord,
 ): Promise<PreflightResult> {
   const problems: string[] = [];
-  let imageArch: string | undefined;
-  if (config.amiId) {
-    try {
-      imageArch = await lookups.imageArchitecture(config.amiId);
-    } catch (err) {
-      problems.push(
-        `amiId ${config.amiId} was not found in this region (${(err as Error).message.split("\n")[0]})`,
-      );
-    }
-    if (imageArch !== undefined && pickArchitecture([imageArch]) === undefined) {
-      problems.push(
-        `amiId ${config.amiId} is built for ${imageArch}; only x86_64 and arm64 are supported`,
-      );
-      imageArch = undefined;
-    }
+  const region = await lookups.region();
+  if (previous) {
+    problems.push(...createOnlyProblems(previous, config, region));
+    const live = await liveTypesOfChangedGroups(previous, config, lookups);
+    problems.push(...groupChangeProblems(previous, config, live));
   }
-  const [controlPlaneArch, workerArch, zones] = await Promise.all([
+  const imageArch = await imageArchitecture(config, lookups, problems);
+  const [controlPlaneArch, workerArch, regionZones, offerings] = await Promise.all([
     checkGroup("controlPlane", config, lookups, problems, imageArch),
     checkGroup("workers", config, lookups, problems, imageArch),
     lookups.availabilityZones(),
+    offeringsOf(config, lookups),
   ]);
-  const sorted = [...zones].sort();
-  if (sorted.length < config.availabilityZoneCount) {
-    problems.push(
-      `availabilityZoneCount ${config.availabilityZoneCount} is more than the ${sorted.length} zones available in this region (${sorted.join(", ")})`,
-    );
-  }
+  const zoneChoice = chooseZones({
+    config,
+    previous: previous?.region === region ? previous.zones : undefined,
+    regionZones,
+    offerings,
+  });
+  problems.push(...zoneChoice.problems);
   if (problems.length > 0) throw new ConfigError(problems);
+  const zoneCount = zoneChoice.zones.length;
   return {
     controlPlaneArch,
     workerArch,
-    availabilityZones: sorted.slice(0, config.availabilityZoneCount),
+    region,
+    availabilityZones: zoneChoice.zones,
+    placement: {
+      controlPlane: placeNodes(
+        previous?.placement.controlPlane,
+        config.controlPlane.count,
+        zoneCount,
+      ),
+      workers: placeNodes(previous?.placement.workers, config.workers.count, zoneCount),
+    },
   };
 }

@@ -1,11 +1,20 @@
 /**
  * One guest step as a `remote.Command` with the options every step shares:
  * - runs once per instance: `triggers` are the ids of the instances the step runs on and is about,
- *   so a replaced node is bootstrapped again and nothing else is;
+ *   so a replaced node is bootstrapped again and nothing else is (a `triggers` change forces a
+ *   replacement: pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go);
  * - an edited script does not re-run on running nodes: `update` is a logged no-op, so the new
  *   text applies to new and replaced nodes only (day-2 changes are explicit resources);
+ * - except for steps whose stdout the program reads (`producesOutput`): an update replaces a
+ *   command's stdout with the update command's own (remote/commandController.go Update runs
+ *   `update`, else `create`; remote/commandOutputs.go run() then sets BaseOutputs from that run;
+ *   pulumi/pulumi-command#190), so a no-op update would empty it. They run their script again;
  * - no `PULUMI_COMMAND_STDOUT` from the previous run in the environment (it could hold a token);
- * - steps whose stdout carries a secret log only stderr and mark stdout secret.
+ * - steps whose stdout carries a secret log only stderr and mark stdout secret;
+ * - a step with a delete script names, in `deletedWith`, the resource whose deletion in the same
+ *   operation makes that script pointless (the engine then skips it: pulumi/pulumi v3.248.0
+ *   pkg/resource/deploy/step.go, DeleteStep.Apply and isDeletedWith), so destroying the whole
+ *   cluster needs no SSH at all.
  */
 import * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
@@ -33,6 +42,10 @@ export interface RemoteStepArgs {
   readonly triggers: pulumi.Input<string>[];
   /** The step prints a secret (token, kubeconfig): stdout is secret and never logged. */
   readonly secretStdout?: boolean;
+  /** The program reads the step's stdout: an update runs the script again to print it again. */
+  readonly producesOutput?: boolean;
+  /** Skip the delete script when this resource is deleted in the same operation. */
+  readonly deletedWith?: pulumi.Resource;
   /** The first SSH contact with a booting instance keeps dialling until the timeout. */
   readonly firstContact?: boolean;
   readonly createTimeout?: string;
@@ -45,6 +58,9 @@ const UPDATE_NOTICE =
   "running nodes are left as they are (see README: day-2 operations)' >&2";
 
 export function remoteStep(name: string, args: RemoteStepArgs): remote.Command {
+  if (args.deleteScript !== undefined && args.deletedWith === undefined) {
+    throw new Error(`${name} has a delete script but no deletedWith: a destroy would need SSH`);
+  }
   const invoke = (script: pulumi.Input<string>) =>
     pulumi.output(script).apply((text) => remoteInvocation(args.step, text, args.tag));
   return new remote.Command(
@@ -61,7 +77,7 @@ export function remoteStep(name: string, args: RemoteStepArgs): remote.Command {
         perDialTimeout: 30,
       },
       create: invoke(args.script),
-      update: UPDATE_NOTICE,
+      update: args.producesOutput ? invoke(args.script) : UPDATE_NOTICE,
       delete: args.deleteScript ? invoke(args.deleteScript) : undefined,
       stdin: args.stdin,
       triggers: args.triggers,
@@ -71,6 +87,7 @@ export function remoteStep(name: string, args: RemoteStepArgs): remote.Command {
     {
       parent: args.parent,
       dependsOn: args.dependsOn,
+      deletedWith: args.deletedWith,
       additionalSecretOutputs: args.secretStdout ? ["stdout"] : [],
       customTimeouts: { create: args.createTimeout ?? "20m", update: "5m", delete: "10m" },
     },

@@ -164,6 +164,8 @@ export interface SecurityGroups {
   readonly apiLb: pulumi.Output<string>;
   readonly controlPlane: pulumi.Output<string>;
   readonly nodes: pulumi.Output<string>;
+  /** Every rule resource, by spec key: the path and ports the bootstrap steps rely on. */
+  readonly rules: ReadonlyMap<string, pulumi.Resource>;
 }
 
 export interface CreateRulesArgs extends RuleSpecArgs {
@@ -192,6 +194,7 @@ export function createSecurityGroupRules(name: string, args: CreateRulesArgs): S
       { parent: args.parent },
     );
   }
+  const rules = new Map<string, pulumi.Resource>();
   for (const rule of securityGroupRuleSpecs(args)) {
     const common = {
       securityGroupId: groups[rule.group].id,
@@ -203,17 +206,21 @@ export function createSecurityGroupRules(name: string, args: CreateRulesArgs): S
       description: rule.description,
       tags: clusterTags(args.clusterName, { Name: `${args.clusterName}-${rule.key}` }),
     };
-    if (rule.direction === "ingress") {
-      new aws.vpc.SecurityGroupIngressRule(`${name}-${rule.group}-${rule.key}`, common, {
-        parent: args.parent,
-      });
-    } else {
-      new aws.vpc.SecurityGroupEgressRule(`${name}-${rule.group}-${rule.key}`, common, {
-        parent: args.parent,
-      });
-    }
+    const resourceName = `${name}-${rule.group}-${rule.key}`;
+    const opts = { parent: args.parent };
+    rules.set(
+      `${rule.group}-${rule.key}`,
+      rule.direction === "ingress"
+        ? new aws.vpc.SecurityGroupIngressRule(resourceName, common, opts)
+        : new aws.vpc.SecurityGroupEgressRule(resourceName, common, opts),
+    );
   }
-  return { apiLb: groups.apiLb.id, controlPlane: groups.controlPlane.id, nodes: groups.nodes.id };
+  return {
+    apiLb: groups.apiLb.id,
+    controlPlane: groups.controlPlane.id,
+    nodes: groups.nodes.id,
+    rules,
+  };
 }
 
 /**

@@ -57,30 +57,61 @@ export function awsUsableAddresses(prefix: number): number {
   return 2 ** (32 - prefix) - 5;
 }
 
-/**
- * The prefix of each per-AZ subnet: the VPC split into the next power of two >= the AZ count,
- * and never fewer than four slots, so room is left for private subnets later.
- */
-export function subnetPrefixFor(vpcCidr: string, azCount: number): number {
-  const slots = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(azCount, 1))));
-  return prefixLength(vpcCidr) + Math.log2(slots);
-}
-
-/** The first `count` consecutive subnets of `newPrefix` inside `vpcCidr`. */
-export function splitCidr(vpcCidr: string, newPrefix: number, count: number): string[] {
-  const vpc = parseCidr(vpcCidr);
-  if (!vpc) throw new Error(`${vpcCidr} is not a network CIDR`);
-  if (newPrefix < vpc.subnetMask || newPrefix > 32) {
-    throw new Error(`cannot split ${vpcCidr} into /${newPrefix} subnets`);
+/** The nth subnet of `newPrefix` inside `cidr` (n counts from 0). */
+export function nthSubnet(cidr: string, newPrefix: number, n: number): string {
+  const network = parseCidr(cidr);
+  if (!network) throw new Error(`${cidr} is not a network CIDR`);
+  if (newPrefix < network.subnetMask || newPrefix > 32) {
+    throw new Error(`cannot split ${cidr} into /${newPrefix} subnets`);
   }
-  const available = 2 ** (newPrefix - vpc.subnetMask);
-  if (count > available) {
-    throw new Error(`${vpcCidr} holds only ${available} /${newPrefix} subnets, ${count} requested`);
+  const available = 2 ** (newPrefix - network.subnetMask);
+  if (!Number.isInteger(n) || n < 0 || n >= available) {
+    throw new Error(`${cidr} holds ${available} /${newPrefix} subnets; there is no subnet ${n}`);
   }
   const size = 2n ** BigInt(32 - newPrefix);
-  const base = vpc.startAddress().bigInt();
-  return Array.from(
-    { length: count },
-    (_, i) => `${Address4.fromBigInt(base + size * BigInt(i)).address}/${newPrefix}`,
-  );
+  const base = network.startAddress().bigInt();
+  return `${Address4.fromBigInt(base + size * BigInt(n)).address}/${newPrefix}`;
+}
+
+/**
+ * The subnet layout, fixed for the life of a VPC so that adding zones never resizes or renumbers
+ * a subnet that holds nodes (AWS cannot resize a subnet, and a replaced subnet replaces every
+ * instance in it; a renumbered layout's new subnets would overlap the old ones:
+ * InvalidSubnet.Conflict).
+ *
+ * The VPC is cut into 8 equal slots. Slot k (k = 0..5) is the node subnet of zone index k,
+ * whatever the number of zones; slot 6 is kept free; slot 7 is cut into 8 small "edge" subnets,
+ * edge subnet k in zone k, for what must sit in a public subnet when the nodes do not (a bastion,
+ * NAT gateways, a public load balancer). For the default 10.0.0.0/16: nodes get /19s
+ * (10.0.0.0/19, 10.0.32.0/19, ...), edges /22s from 10.0.224.0.
+ */
+export const SUBNET_LAYOUT = { slots: 8, maxZones: 6, edgeSlot: 7, edgeSplit: 8 } as const;
+
+/** Prefix length of every node subnet of a VPC. */
+export function nodeSubnetPrefix(vpcCidr: string): number {
+  return prefixLength(vpcCidr) + Math.log2(SUBNET_LAYOUT.slots);
+}
+
+/** Prefix length of every edge subnet of a VPC. */
+export function edgeSubnetPrefix(vpcCidr: string): number {
+  return nodeSubnetPrefix(vpcCidr) + Math.log2(SUBNET_LAYOUT.edgeSplit);
+}
+
+function requireZoneIndex(zoneIndex: number): void {
+  if (!Number.isInteger(zoneIndex) || zoneIndex < 0 || zoneIndex >= SUBNET_LAYOUT.maxZones) {
+    throw new Error(`zone index ${zoneIndex} is outside 0..${SUBNET_LAYOUT.maxZones - 1}`);
+  }
+}
+
+/** The node subnet of zone index `zoneIndex` (0-based, in the order the zones were chosen). */
+export function nodeSubnetCidr(vpcCidr: string, zoneIndex: number): string {
+  requireZoneIndex(zoneIndex);
+  return nthSubnet(vpcCidr, nodeSubnetPrefix(vpcCidr), zoneIndex);
+}
+
+/** The edge (public) subnet of zone index `zoneIndex`. */
+export function edgeSubnetCidr(vpcCidr: string, zoneIndex: number): string {
+  requireZoneIndex(zoneIndex);
+  const edgeBlock = nthSubnet(vpcCidr, nodeSubnetPrefix(vpcCidr), SUBNET_LAYOUT.edgeSlot);
+  return nthSubnet(edgeBlock, edgeSubnetPrefix(vpcCidr), zoneIndex);
 }

@@ -11,8 +11,8 @@ import {
   awsUsableAddresses,
   cidrProblem,
   cidrsOverlap,
+  nodeSubnetPrefix,
   prefixLength,
-  subnetPrefixFor,
 } from "./cidr";
 
 /** The oldest and newest Kubernetes minor versions this program knows how to configure. */
@@ -255,30 +255,8 @@ function crossFieldProblems(
 
   const sized = valid("controlPlane") && valid("workers");
   const nodes = c.controlPlane.count + c.workers.count;
-  if (!sized || !valid("vpcCidr") || !valid("availabilityZoneCount")) {
-    // The remaining sizing rules need valid counts and CIDRs.
-  } else if (
-    subnetPrefixFor(c.vpcCidr, c.availabilityZoneCount) > 28 ||
-    awsUsableAddresses(subnetPrefixFor(c.vpcCidr, c.availabilityZoneCount)) <
-      Math.ceil(nodes / c.availabilityZoneCount) + 8
-  ) {
-    const subnetPrefix = subnetPrefixFor(c.vpcCidr, c.availabilityZoneCount);
-    const perSubnet = Math.ceil(nodes / c.availabilityZoneCount);
-    // The smallest VPC that would do: its subnets are at most /28 and hold the nodes.
-    let suggested = 16;
-    for (let p = 28; p >= 16; p--) {
-      const sp = subnetPrefixFor(`10.0.0.0/${p}`, c.availabilityZoneCount);
-      if (sp <= 28 && awsUsableAddresses(sp) >= perSubnet + 8) {
-        suggested = p;
-        break;
-      }
-    }
-    problems.push(
-      `vpcCidr ${c.vpcCidr} is too small: split into ${c.availabilityZoneCount} zones it gives /${subnetPrefix} subnets ` +
-        `(AWS allows /16 to /28) that must hold ${perSubnet} node(s) plus load-balancer addresses; ` +
-        `use a /${suggested} or larger, such as the default 10.0.0.0/16`,
-    );
-  }
+  if (valid("vpcCidr"))
+    problems.push(...vpcSizeProblems(c, sized && valid("availabilityZoneCount")));
 
   // kube-controller-manager gives each node a /24 out of the pod CIDR by default.
   const podPrefix = valid("podCidr") ? prefixLength(c.podCidr) : 16;
@@ -302,6 +280,45 @@ function crossFieldProblems(
     );
   }
   return problems;
+}
+
+/** Addresses AWS and the load balancers take in every subnet besides the nodes. */
+const SUBNET_HEADROOM = 8;
+
+/** The most nodes one zone holds: the nodes of each role are spread evenly over the zones. */
+function nodesPerZone(c: ClusterConfig): number {
+  const zones = c.availabilityZoneCount;
+  return Math.ceil(c.controlPlane.count / zones) + Math.ceil(c.workers.count / zones);
+}
+
+/**
+ * AWS takes VPC CIDRs from /16 to /28; the fixed layout (cidr.ts) gives each zone an eighth of
+ * the VPC, which must be a valid subnet (at most /28) and hold the zone's nodes.
+ */
+function vpcSizeProblems(c: ClusterConfig, countsValid: boolean): string[] {
+  const prefix = prefixLength(c.vpcCidr);
+  if (prefix < 16 || prefix > 28) {
+    return [
+      `vpcCidr ${c.vpcCidr} has a /${prefix} prefix; AWS allows VPC CIDRs from /16 to /28: use a /16 such as 10.0.0.0/16`,
+    ];
+  }
+  if (!countsValid) return [];
+  const needed = nodesPerZone(c) + SUBNET_HEADROOM;
+  const subnetPrefix = nodeSubnetPrefix(c.vpcCidr);
+  if (subnetPrefix <= 28 && awsUsableAddresses(subnetPrefix) >= needed) return [];
+  // The smallest VPC whose node subnets are valid and hold the nodes.
+  let suggested = 16;
+  for (let p = 25; p >= 16; p--) {
+    if (awsUsableAddresses(p + 3) >= needed) {
+      suggested = p;
+      break;
+    }
+  }
+  return [
+    `vpcCidr ${c.vpcCidr} is too small: each zone gets an eighth of it, a /${subnetPrefix} subnet ` +
+      `(AWS subnets are /16 to /28), which must hold ${nodesPerZone(c)} node(s) plus ${SUBNET_HEADROOM} ` +
+      `addresses for AWS and the load balancers; use a /${suggested} or larger, such as the default 10.0.0.0/16`,
+  ];
 }
 
 /** Applies defaults and every rule; throws ConfigError listing all problems. */

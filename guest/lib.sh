@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# lib.sh: the library every kubeadm-aws guest step shares. render/script.ts prepends it to each
-# step, right after the parameter header, so a rendered step is one self-contained file.
+# lib.sh: the core library every kubeadm-aws guest step shares (output, logging, failure
+# handling, retries and waits, files, stdin secrets, systemd). render/script.ts prepends it, then
+# lib-apt.sh (packages) and lib-kubeadm.sh (Kubernetes), to each step right after the parameter
+# header, so a rendered step is one self-contained file.
 #
 # Inputs
 #   STEP                         (rendered header) the step's name, used in every log line.
@@ -9,6 +11,8 @@
 #                                a node: sudo resets the environment, so it cannot leak in there.
 #   KUBEADM_AWS_POLL_SECONDS     (environment, tests only) interval between polls (default 3).
 #   KUBEADM_AWS_RETRY_DELAY_SECONDS  (environment, tests only) replaces every retry delay.
+#   KUBEADM_AWS_APT_LOCK_WAIT_SECONDS  (environment, tests only) bound on the wait for apt and dpkg
+#                                to be idle before each apt-get call (default 600).
 # Output
 #   Logs go to stderr. Stdout is reserved for a step's data (a token, a kubeconfig): the library
 #   points fd 1 at stderr and keeps the real stdout as fd 3, which only emit_line/emit_file use,
@@ -372,46 +376,6 @@ run_redacted() {
   fi
 }
 
-# ---- packages ----------------------------------------------------------------------------------
-# apt-get, non-interactive, waiting up to 10 minutes for the dpkg lock instead of failing on it.
-apt_get_once() {
-  DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -q -y \
-    -o DPkg::Lock::Timeout=600 \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
-}
-# apt-get with three attempts (mirrors and the package lock fail transiently).
-apt_get() { retry 3 15 -- apt_get_once "$@"; }
-
-APT_UPDATED=""
-# Refreshes the package lists, once per step (a step that adds a repository clears APT_UPDATED).
-apt_update() {
-  if [[ -n "$APT_UPDATED" ]]; then
-    return 0
-  fi
-  apt_get update
-  APT_UPDATED=1
-}
-
-# Installs the packages that are not installed yet; does nothing (not even an update) otherwise.
-apt_install_missing() {
-  local listing pkg missing=()
-  # One dpkg-query for all of them: a "name status" line per package dpkg knows.
-  # shellcheck disable=SC2016 # dpkg-query fields, not shell expansions
-  listing=$'\n'"$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null || true)"$'\n'
-  for pkg in "$@"; do
-    if [[ "$listing" != *$'\n'"${pkg} installed"$'\n'* ]]; then
-      missing+=("$pkg")
-    fi
-  done
-  if ((${#missing[@]} == 0)); then
-    info "already installed: $*"
-    return 0
-  fi
-  apt_update
-  info "installing ${missing[*]}"
-  apt_get install --no-install-recommends "${missing[@]}"
-}
-
 # ---- systemd -----------------------------------------------------------------------------------
 # Makes units enabled and running; restarts them when CHANGED is non-empty (their configuration
 # changed): converge_units CHANGED UNIT...
@@ -430,81 +394,6 @@ converge_units() {
       systemctl start "$unit"
     fi
   done
-}
-
-# ---- Kubernetes --------------------------------------------------------------------------------
-# kubectl as cluster admin (only on a control-plane node).
-kubectl_admin() { KUBECONFIG="$ADMIN_CONF" kubectl "$@"; }
-
-# True when the API server answers /readyz through the admin kubeconfig (one bounded probe).
-api_ready() { kubectl_admin --request-timeout=5s get --raw /readyz >/dev/null; }
-
-# Stops unless this node holds the admin kubeconfig (i.e. it is an initialised control plane).
-require_admin_conf() {
-  if [[ ! -s "$ADMIN_CONF" ]]; then
-    fatal "${ADMIN_CONF} is missing: this step runs on the first control-plane node after init"
-  fi
-}
-
-# Copies the admin kubeconfig to root's ~/.kube/config, for people who log in to debug.
-install_root_kubeconfig() {
-  ensure_dir "${ROOT_KUBECONFIG%/*}" 0700
-  if write_file_if_changed "$ROOT_KUBECONFIG" 0600 <"$ADMIN_CONF"; then
-    info "wrote ${ROOT_KUBECONFIG}"
-  fi
-}
-
-# Runs `kubeadm config validate --config FILE` when this kubeadm has the subcommand (1.26+).
-validate_kubeadm_config() {
-  if ! kubeadm config validate --help >/dev/null 2>&1; then
-    warn "this kubeadm has no 'config validate'; skipping the config check"
-    return 0
-  fi
-  kubeadm config validate --config "$1" 2>&1 | redact_secrets >&2 ||
-    fatal "kubeadm config validate rejected $1 (see above)"
-}
-
-# Undoes a failed kubeadm init or join (kubeadm reset, CNI config removed), so that a retry, or a
-# later run of the step, starts from a clean node.
-reset_node() {
-  local cri_socket="$1"
-  warn "resetting the node (kubeadm reset -f)"
-  timeout -k 30 300 kubeadm reset -f --cri-socket "$cri_socket" 2>&1 | redact_secrets >&2 ||
-    warn "kubeadm reset reported an error; continuing with the retry"
-  if [[ -d "$CNI_NET_DIR" ]]; then
-    find "$CNI_NET_DIR" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-  fi
-}
-
-# Runs ATTEMPT (a function) once; if it fails: AFTER_FAILURE, reset the node, BEFORE_RETRY, and one
-# more attempt. After a second failure it resets the node again, so a later run starts from
-# scratch rather than taking a stray admin.conf or kubelet.conf for a finished step, and exits
-# with the first failure's code. Hooks may be `true`.
-#   kubeadm_with_one_retry WHAT TIMEOUT_SECONDS CRI_SOCKET ATTEMPT AFTER_FAILURE BEFORE_RETRY
-kubeadm_with_one_retry() {
-  local what="$1" timeout_seconds="$2" cri_socket="$3" attempt="$4" after_failure="$5"
-  local before_retry="$6" first=0 second=0 why=""
-  "$attempt" || first=$?
-  if ((first == 0)); then
-    return 0
-  fi
-  if ((first == 124)); then
-    why=", timed out after ${timeout_seconds}s"
-  fi
-  error "kubeadm ${what} failed (exit ${first}${why}); its output is above"
-  "$after_failure"
-  reset_node "$cri_socket"
-  "$before_retry"
-  info "retrying kubeadm ${what} once"
-  "$attempt" || second=$?
-  if ((second == 0)); then
-    return 0
-  fi
-  "$after_failure"
-  dump_diagnostics
-  error "kubeadm ${what} failed twice: first attempt exit ${first}${why}, retry exit ${second}"
-  reset_node "$cri_socket"
-  exit "$first"
 }
 
 # Sanity checks on the environment itself.

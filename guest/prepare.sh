@@ -187,7 +187,7 @@ hold_kubernetes_packages() {
     [[ "$held" == *$'\n'"${pkg}"$'\n'* ]] || to_hold+=("$pkg")
   done
   if ((${#to_hold[@]} > 0)); then
-    apt-mark hold "${to_hold[@]}"
+    apt_mark hold "${to_hold[@]}"
   fi
 }
 
@@ -231,7 +231,7 @@ install_kubernetes_packages() {
     pinned+=("${pkg}=${revision}")
   done
   if ((${#unhold[@]} > 0)); then
-    apt-mark unhold "${unhold[@]}"
+    apt_mark unhold "${unhold[@]}"
   fi
   info "installing kubeadm, kubelet and kubectl ${revision}"
   apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# wait-ready: the first step on a fresh instance. Waits until cloud-init has finished and no
-# apt/dpkg/unattended-upgrades process holds the package locks, so `prepare` can use apt at once.
+# wait-ready: the first step on a fresh instance. Waits until cloud-init has finished and apt and
+# dpkg are idle (no process holds a package lock; apt-daily, apt-daily-upgrade and
+# unattended-upgrade are done), so `prepare` can use apt at once.
 #
 # Parameters (rendered header)
 #   WAIT_TIMEOUT_SECONDS  upper bound for both waits together
@@ -26,32 +27,6 @@ wait_for_cloud_init() {
   esac
 }
 
-# 2. Package locks: true when no process holds the apt/dpkg locks.
-apt_locks_free() {
-  local locks=(
-    "${SYSROOT}/var/lib/dpkg/lock-frontend"
-    "${SYSROOT}/var/lib/dpkg/lock"
-    "${SYSROOT}/var/lib/apt/lists/lock"
-    "${SYSROOT}/var/cache/apt/archives/lock"
-  )
-  if have fuser; then
-    # fuser exits 0 when some process uses one of the files.
-    if fuser "${locks[@]}" >/dev/null 2>&1; then
-      echo "a process holds an apt/dpkg lock"
-      return 1
-    fi
-    return 0
-  fi
-  # No fuser (psmisc): look for the package managers themselves. The pattern for
-  # unattended-upgrade excludes its long-running unattended-upgrade-shutdown helper.
-  if pgrep -x 'apt|apt-get|aptitude|dpkg' >/dev/null ||
-    pgrep -f '/usr/bin/unattended-upgrade( |$)' >/dev/null; then
-    echo "apt, dpkg or unattended-upgrade is running"
-    return 1
-  fi
-  return 0
-}
-
 main() {
   local remaining
   require_root
@@ -61,7 +36,8 @@ main() {
   if ((remaining < 1)); then
     remaining=1
   fi
-  wait_for "$remaining" "the apt/dpkg locks to be free" -- apt_locks_free
+  # 2. apt and dpkg idle (lib.sh): no lock held, apt's daily jobs and unattended-upgrade done.
+  wait_for_apt_idle "$remaining"
   info "node is ready for prepare"
 }
 

@@ -3,7 +3,7 @@
  * text that runs on a node. Nothing here imports `@pulumi/*`, so it is tested without mocks.
  *
  * A rendered step is: a shebang and strict mode, one `readonly NAME='value'` line per parameter
- * (shell-quoted by `shell-quote`), the shared library `lib.sh`, then the step's own body.
+ * (shell-quoted by `shell-quote`), the shared libraries (`LIBRARIES`), then the step's own body.
  * Secrets never appear in parameters: they travel on stdin as a secret bundle (see
  * `renderSecretBundle`), so the rendered text stays reviewable in a pull-request preview.
  */
@@ -48,12 +48,30 @@ export function shellWord(value: string): string {
 /** The folder of guest scripts (what runs on the machines), beside this folder. */
 export const GUEST_DIR = path.join(__dirname, "..", "guest");
 
-/** Reads a guest script file from `guest/`. */
+const scriptFiles = new Map<string, string>();
+
+/** Reads a guest script file from `guest/` (once per process: a program renders dozens of steps). */
 export function readScriptFile(fileName: string): string {
-  return fs.readFileSync(path.join(GUEST_DIR, fileName), "utf8");
+  let text = scriptFiles.get(fileName);
+  if (text === undefined) {
+    text = fs.readFileSync(path.join(GUEST_DIR, fileName), "utf8");
+    scriptFiles.set(fileName, text);
+  }
+  return text;
 }
 
-/** Strips the shebang and the leading comment block's shellcheck directives from a library file. */
+/**
+ * The libraries every step starts with, in order: lib.sh (core; it checks the environment, so it
+ * comes first), lib-apt.sh (packages), lib-kubeadm.sh (Kubernetes).
+ */
+export const LIBRARIES = ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"] as const;
+
+/** The libraries' text, as prepended to every step. */
+export function libraryText(): string {
+  return LIBRARIES.map((file) => bodyOf(readScriptFile(file))).join("\n");
+}
+
+/** Strips the shebang from a guest file. */
 function bodyOf(text: string): string {
   return text.replace(/^#!.*\n/, "");
 }
@@ -84,9 +102,7 @@ export function renderScript(step: StepName, params: ScriptParams = {}): string 
     `readonly STEP=${shellWord(step)}`,
     ...names.map((n) => renderParam(n, params[n] as ParamValue)),
   ].join("\n");
-  return [header, bodyOf(readScriptFile("lib.sh")), bodyOf(readScriptFile(`${step}.sh`))].join(
-    "\n",
-  );
+  return [header, libraryText(), bodyOf(readScriptFile(`${step}.sh`))].join("\n");
 }
 
 /** The heredoc delimiter; a script that contains it is rejected rather than silently truncated. */

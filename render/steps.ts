@@ -74,6 +74,8 @@ export interface JoinInputs {
   /** Private IP of the first control-plane node: a joining CP reaches the API there. */
   readonly bootstrapApiIp: string;
   readonly timeoutSeconds: number;
+  /** The node's Kubernetes name (its private DNS name): a joined CP checks its kube-proxy pod. */
+  readonly nodeName: string;
 }
 
 /** join: kubeadm join with the token (and certificate key) from stdin; reset + one retry. */
@@ -86,6 +88,7 @@ export function renderJoin(p: JoinInputs): string {
     API_ENDPOINT_PORT: p.apiEndpointPort,
     BOOTSTRAP_API_IP: p.bootstrapApiIp,
     KUBEADM_TIMEOUT_SECONDS: p.timeoutSeconds,
+    NODE_NAME: p.nodeName,
   });
 }
 

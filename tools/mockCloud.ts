@@ -2,46 +2,44 @@
  * A mock cloud for evaluating the program without AWS: Pulumi mocks with realistic state, used
  * by the component tests, `npm run render` and `npm run bench`.
  *
- * - Every registered resource is recorded with its type, name, inputs and the URNs it depends on
- *   (read from the register request, so tests can assert the command graph's shape).
- * - Instances get RFC 5737 public addresses and EC2-style private DNS names; the NLB a real-looking
- *   DNS name; the CA a real certificate (fixture) so the discovery hash is computed for real.
+ * - Every registered resource is recorded with its type, name, inputs and what the engine would
+ *   record of it: the URNs it depends on, its parent, its `deletedWith` target (read from the
+ *   register request), so tests can derive the engine's create and delete order from the graph.
+ * - AWS answers come from tools/mockAwsCatalog.ts (six zones in us-east-1 with per-zone
+ *   offerings, region-correct names) through tools/mockState.ts; instances get addresses inside
+ *   their subnet, the CA a real certificate, each command a unique stdout.
+ * - The stack's previous outputs (the deployment record) and the instances EC2 reports as
+ *   running can be set, to evaluate a day-2 change against an existing cluster.
  * - Unknown invokes throw, so a test never silently passes on an unmocked lookup.
  */
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { LiveInstance, mockInvoke, mockResourceState } from "./mockState";
+
+export * from "./mockAwsCatalog";
+export {
+  CA_CERT_PEM,
+  FAKE_KUBECONFIG,
+  MOCK_TOKEN_PATTERN,
+  mockStdout,
+  mockToken,
+} from "./mockState";
+export type { LiveInstance } from "./mockState";
 
 export interface RecordedResource {
   readonly type: string;
   readonly name: string;
   readonly urn: string;
   readonly inputs: Record<string, any>;
+  /** The state the mock returned (inputs plus what AWS would add: addresses, names, ARNs). */
+  readonly outputs: Record<string, any>;
+  /** Every URN the resource depends on (explicit dependsOn and through its inputs). */
   readonly dependencies: string[];
+  /** The URN of its `deletedWith` target, or "". */
+  readonly deletedWith: string;
+  readonly ignoreChanges: string[];
   readonly additionalSecretOutputs: string[];
   readonly parentUrn: string;
 }
-
-/** A real CA certificate (test data, its key discarded), so the discovery hash is computed for real. */
-export const CA_CERT_PEM = fs.readFileSync(path.join(__dirname, "fixtures", "mock-ca.crt"), "utf8");
-export const FAKE_TOKEN = "mock01.m0cktokenvalue01";
-export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
-
-/** EC2 instance types the mocks know: vCPU, MiB, architectures. */
-export const INSTANCE_TYPES: Record<string, [number, number, string[]]> = {
-  "t3.micro": [2, 1024, ["x86_64"]],
-  "t3.small": [2, 2048, ["x86_64"]],
-  "t3.medium": [2, 4096, ["x86_64"]],
-  "t3a.nano": [2, 512, ["x86_64"]],
-  "t2.micro": [1, 1024, ["i386", "x86_64"]],
-  "m7i.large": [2, 8192, ["x86_64"]],
-  "m7i.xlarge": [4, 16384, ["x86_64"]],
-  "t4g.medium": [2, 4096, ["arm64"]],
-  "m7g.large": [2, 8192, ["arm64"]],
-  "mac1.metal": [12, 32768, ["x86_64_mac"]],
-};
-
-export const ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"];
 
 export interface Harness {
   resources: RecordedResource[];
@@ -49,17 +47,46 @@ export interface Harness {
   byType(type: string): RecordedResource[];
   byName(name: string): RecordedResource;
   nameOfUrn(urn: string): string;
+  /** What `pulumi:pulumi:readStackOutputs` returns for this stack from now on. */
+  setPreviousOutputs(outputs: Record<string, unknown>): void;
+  /** The instances EC2 reports, by instance id. */
+  setLiveInstances(instances: Record<string, LiveInstance>): void;
+  /** Forgets every recorded resource and invoke, to evaluate the same stack again. */
+  reset(): void;
 }
 
-let instanceCounter = 0;
+let counters = new Map<string, number>();
+
+/** The region the stack's config selects, as the AWS provider would read it. */
+function configuredRegion(): string {
+  return pulumi.runtime.allConfig()["aws:region"] ?? "us-east-1";
+}
+
+export interface MockOptions {
+  /**
+   * Keep the SDK's stack capture for every resource and tracked promise, as in a real run (the
+   * benchmark measures with it); tests and the render tool drop it, which makes evaluating the
+   * program four times faster (see below).
+   */
+  readonly sdkStackTraces?: boolean;
+}
 
 /** Installs the mocks; call before importing any module under test. */
-export async function installMocks(stack = "dev"): Promise<Harness> {
+export async function installMocks(stack = "dev", options: MockOptions = {}): Promise<Harness> {
   const resources: RecordedResource[] = [];
   const invokes: Harness["invokes"] = [];
-  const pending = new Map<string, { deps: string[]; secrets: string[]; parent: string }>();
+  const byId = new Map<string, Record<string, any>>();
+  let previousOutputs: Record<string, unknown> = {};
+  let liveInstances = new Map<string, LiveInstance>();
+  const pending = new Map<
+    string,
+    { deps: string[]; deletedWith: string; ignore: string[]; secrets: string[]; parent: string }
+  >();
+  counters = new Map();
 
-  // Capture what the SDK sends with each registration (dependencies, secret outputs).
+  if (!options.sdkStackTraces) dropSdkStackTraces();
+
+  // Capture what the SDK sends with each registration (dependencies, options).
   const mocksModule = require("@pulumi/pulumi/runtime/mocks");
   const proto = mocksModule.MockMonitor.prototype;
   if (!proto.__kubeadmAwsWrapped) {
@@ -71,11 +98,21 @@ export async function installMocks(stack = "dev"): Promise<Harness> {
     proto.__kubeadmAwsWrapped = true;
   }
   (globalThis as any).__kubeadmAwsOnRegister = (req: any) => {
+    const propertyDeps: string[] = [];
+    req.getPropertydependenciesMap().forEach((v: any) => propertyDeps.push(...v.getUrnsList()));
     pending.set(`${req.getType()}::${req.getName()}`, {
-      deps: req.getDependenciesList(),
+      deps: [...new Set([...req.getDependenciesList(), ...propertyDeps])],
+      deletedWith: req.getDeletedwith(),
+      ignore: req.getIgnorechangesList(),
       secrets: req.getAdditionalsecretoutputsList(),
       parent: req.getParent(),
     });
+  };
+
+  const next = (kind: string) => {
+    const n = (counters.get(kind) ?? 0) + 1;
+    counters.set(kind, n);
+    return n;
   };
 
   await pulumi.runtime.setMocks(
@@ -83,58 +120,46 @@ export async function installMocks(stack = "dev"): Promise<Harness> {
       newResource(args) {
         const meta = pending.get(`${args.type}::${args.name}`);
         const parentUrn = meta?.parent ?? "";
-        const parentType = parentUrn ? parentUrn.split("::")[2] : "";
+        // The URN exactly as the SDK's MockMonitor makes it (runtime/mocks.js newUrn: the
+        // parent's own type only), so recorded dependencies resolve to recorded resources.
+        const parentType = parentUrn ? parentUrn.split("::")[2]!.split("$").pop() : "";
         const qualifiedType = parentType ? `${parentType}$${args.type}` : args.type;
         const urn = `urn:pulumi:${stack}::kubeadm-aws::${qualifiedType}::${args.name}`;
+        const inputs = unwrapSecrets(args.inputs);
+        const id = `${args.name}-id`;
+        byId.set(`${args.type} ${id}`, inputs);
+        const state = mockResourceState(args.type, args.name, inputs, {
+          region: configuredRegion(),
+          inputsOf: (type, other) => byId.get(`${type} ${other}`),
+          next,
+        });
         resources.push({
           type: args.type,
           name: args.name,
           urn,
-          inputs: unwrapSecrets(args.inputs),
+          inputs,
+          outputs: { ...inputs, ...state },
           dependencies: meta?.deps ?? [],
+          deletedWith: meta?.deletedWith ?? "",
+          ignoreChanges: meta?.ignore ?? [],
           additionalSecretOutputs: meta?.secrets ?? [],
           parentUrn,
         });
-        return {
-          id: `${args.name}-id`,
-          state: { ...args.inputs, ...mockState(args.type, args.name, args.inputs) },
-        };
+        return { id, state: { ...args.inputs, ...state } };
       },
       call(args) {
         invokes.push({ token: args.token, args: args.inputs });
-        switch (args.token) {
-          case "aws:ec2/getAmi:getAmi": {
-            const filters = args.inputs.filters as { name: string; values: string[] }[];
-            const byId = filters.find((f) => f.name === "image-id")?.values[0];
-            const arch = byId
-              ? byId === "ami-0aaaaaaaaaaaaaaa1"
-                ? "arm64"
-                : "x86_64"
-              : filters.find((f) => f.name === "architecture")?.values[0];
-            return {
-              id: arch === "arm64" ? "ami-0aaaaaaaaaaaaaaa1" : "ami-0bbbbbbbbbbbbbbb2",
-              architecture: arch,
-            };
-          }
-          case "aws:ec2/getInstanceType:getInstanceType": {
-            const facts = INSTANCE_TYPES[args.inputs.instanceType as string];
-            if (!facts) throw new Error(`InvalidInstanceType: ${args.inputs.instanceType}`);
-            return {
-              defaultVcpus: facts[0],
-              memorySize: facts[1],
-              supportedArchitectures: facts[2],
-            };
-          }
-          case "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return { names: ZONES.slice(0, 3) };
-          default:
-            throw new Error(`unmocked invoke ${args.token}`);
-        }
+        return mockInvoke(args.token, args.inputs, {
+          region: configuredRegion(),
+          previousOutputs,
+          liveInstances,
+        });
       },
     },
     "kubeadm-aws",
     stack,
     false,
+    "organization",
   );
 
   const byType = (type: string) => resources.filter((r) => r.type === type);
@@ -149,7 +174,43 @@ export async function installMocks(stack = "dev"): Promise<Harness> {
       return found[0]!;
     },
     nameOfUrn: (urn) => urn.split("::").pop()!,
+    setPreviousOutputs(outputs) {
+      previousOutputs = outputs;
+    },
+    setLiveInstances(instances) {
+      liveInstances = new Map(Object.entries(instances));
+    },
+    reset() {
+      resources.length = 0;
+      invokes.length = 0;
+      byId.clear();
+      counters = new Map();
+    },
   };
+}
+
+/**
+ * The SDK walks the whole call stack of every resource for its source position (resource.js,
+ * Resource.callsites, with Error.stackTraceLimit = Infinity), and every tracked promise records a
+ * stack for the leak report (runtime/debuggable.js, debuggablePromise). Under source maps that is
+ * three quarters of the time to evaluate the program. Source positions only feed the engine's
+ * display, which mocks do not have; the leak detection is kept, without the stacks.
+ */
+function dropSdkStackTraces(): void {
+  (pulumi.Resource as unknown as { callsites: () => unknown[] }).callsites = () => [];
+  const debuggable = require("@pulumi/pulumi/runtime/debuggable");
+  if (debuggable.__kubeadmAwsWrapped) return;
+  const track = debuggable.debuggablePromise;
+  debuggable.debuggablePromise = (p: Promise<unknown>, ctx: unknown) => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return track(p, ctx);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
+  debuggable.__kubeadmAwsWrapped = true;
 }
 
 /** The SDK hands mocks secret inputs as sentinel objects; tests want the plain values. */
@@ -161,57 +222,6 @@ function unwrapSecrets(value: any): any {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
   }
   return value;
-}
-
-function mockState(
-  type: string,
-  name: string,
-  inputs: Record<string, any>,
-): Record<string, unknown> {
-  switch (type) {
-    case "aws:ec2/instance:Instance": {
-      const n = ++instanceCounter;
-      // Inside the default VPC's per-zone /18 subnets (10.0.0.0, 10.0.64.0, 10.0.128.0, ...).
-      const zone = Math.max(0, "abcdef".indexOf(String(inputs.availabilityZone ?? "a").slice(-1)));
-      const privateIp = `10.0.${64 * zone}.${10 + n}`;
-      return {
-        privateIp,
-        publicIp: `203.0.113.${n}`,
-        privateDns: `ip-${privateIp.replace(/\./g, "-")}.ec2.internal`,
-        arn: `arn:aws:ec2:us-east-1:123456789012:instance/i-${name}`,
-      };
-    }
-    case "aws:lb/loadBalancer:LoadBalancer":
-      return {
-        dnsName: `${name}-0123456789abcdef.elb.us-east-1.amazonaws.com`,
-        arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/${name}/50dc6c495c0c9188`,
-      };
-    case "aws:lb/targetGroup:TargetGroup":
-      return {
-        arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${name}/73e2d6bc24d8a067`,
-      };
-    case "aws:lb/listener:Listener":
-      return { arn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/${name}/1` };
-    case "aws:ec2/keyPair:KeyPair":
-      return { keyName: inputs.keyName ?? `${name}-key` };
-    case "tls:index/privateKey:PrivateKey":
-      return {
-        privateKeyPem: `-----BEGIN PRIVATE KEY-----\nMOCK-${name}\n-----END PRIVATE KEY-----\n`,
-        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
-        publicKeyPem: `-----BEGIN PUBLIC KEY-----\nMOCK-${name}\n-----END PUBLIC KEY-----\n`,
-        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOCK ${name}\n`,
-      };
-    case "tls:index/selfSignedCert:SelfSignedCert":
-      return { certPem: CA_CERT_PEM };
-    case "random:index/randomBytes:RandomBytes":
-      return { hex: "c0ffee".padEnd(64, "0"), base64: "mock" };
-    case "command:remote:Command":
-      if (name.endsWith("-creds")) return { stdout: `${FAKE_TOKEN}\n`, stderr: "" };
-      if (name.endsWith("-kubeconfig")) return { stdout: FAKE_KUBECONFIG, stderr: "" };
-      return { stdout: "", stderr: "" };
-    default:
-      return {};
-  }
 }
 
 /** Resolves an Output's value (undefined during preview-unknowns). */

@@ -38,6 +38,7 @@ export function waitForCluster(
     script: steps.renderKubeconfig(),
     triggers: [cp0.instance.id],
     secretStdout: true,
+    producesOutput: true,
     dependsOn: [clusterReady],
   });
   return { clusterReady, kubeconfig: pulumi.secret(kubeconfig.stdout) };

@@ -44,6 +44,8 @@ export interface BootstrapContextArgs {
   readonly sshPrivateKey: pulumi.Output<string>;
   /** The load balancer's DNS name (controlPlaneEndpoint host). */
   readonly apiEndpointHost: pulumi.Output<string>;
+  /** The network path and rules every SSH step needs; each step depends on all of them. */
+  readonly networkPath: readonly pulumi.Resource[];
   readonly parent: pulumi.Resource;
 }
 
@@ -74,9 +76,17 @@ export class BootstrapContext {
       .apply(([nodeName, advertiseAddress]) => ({ nodeName, advertiseAddress }));
   }
 
-  /** Creates one guest step and records it under its resource name. */
+  /**
+   * Creates one guest step and records it under its resource name. Every step depends on the
+   * network path, so no gateway, route or rule it needs is deleted before it (destroy order,
+   * and a failed delete keeps its path for the retry).
+   */
   step(resourceName: string, stepArgs: Omit<RemoteStepArgs, "parent">): remote.Command {
-    const command = remoteStep(resourceName, { ...stepArgs, parent: this.args.parent });
+    const command = remoteStep(resourceName, {
+      ...stepArgs,
+      dependsOn: [...(stepArgs.dependsOn ?? []), ...this.args.networkPath],
+      parent: this.args.parent,
+    });
     this.commands.set(resourceName, command);
     return command;
   }

@@ -32,6 +32,8 @@ export interface BootstrapArgs {
   /** The load balancer's DNS name (controlPlaneEndpoint host). */
   readonly apiEndpointHost: pulumi.Output<string>;
   readonly pki: Pki;
+  /** The network path and rules every SSH step needs (Network.pathResources). */
+  readonly networkPath: readonly pulumi.Resource[];
   /** Resources init must wait for: cp0's load-balancer attachment (so health checks start). */
   readonly initDependsOn: pulumi.Resource[];
   /** Per node name, resources its join must wait for (its API ingress rule). */

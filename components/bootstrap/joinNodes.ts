@@ -44,6 +44,7 @@ function joinCredentials(
     script: steps.renderCreds({ joinRole: node.role, tokenTtl: TIMEOUTS.tokenTtl }),
     triggers: [a.cp0.instance.id, node.instance.id],
     secretStdout: true,
+    producesOutput: true,
     dependsOn: [a.init, a.prepared.get(node.name)!, ...after],
   });
   const bundle = pulumi
@@ -74,10 +75,11 @@ function joinStep(
     target: ctx.target(node),
     tag: node.name,
     script: pulumi
-      .all([ctx.settings, joinConfig, a.cp0.privateIp])
-      .apply(([s, rendered, bootstrapIp]) =>
+      .all([ctx.settings, joinConfig, a.cp0.privateIp, node.privateDns])
+      .apply(([s, rendered, bootstrapIp, nodeName]) =>
         steps.renderJoin({
           role: node.role,
+          nodeName,
           joinConfig: rendered,
           criSocket: ctx.criSocket,
           apiEndpointHost: parseControlPlaneEndpoint(s.controlPlaneEndpoint).host,
@@ -121,6 +123,9 @@ function memberStep(
       }),
     ),
     triggers: [a.cp0.instance.id, node.instance.id],
+    // The removal runs on the first control plane: when that goes in the same operation (a
+    // destroy, or its replacement) the cluster it would tidy goes with it.
+    deletedWith: a.cp0.instance,
     dependsOn: [join, ...after],
   });
 }

@@ -9,7 +9,7 @@
  *   pulumi up
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createKubeadmCluster, validateClusterConfig } from "../../components";
+import { createKubeadmCluster, RECORD_OUTPUT, validateClusterConfig } from "../../components";
 
 // An async program, as in the root index.ts: `my-ip` and the checks that need AWS answers
 // (instance types, availability zones) resolve before the first resource is registered, and the
@@ -39,5 +39,8 @@ export = async () => {
     // Both are secrets: `pulumi stack output kubeconfig --show-secrets > kubeconfig`.
     sshPrivateKey: cluster.sshPrivateKey,
     kubeconfig: cluster.kubeconfig,
+    // What this deployment built; the next `up` reads it back from this output to keep nodes
+    // in their zones and refuse create-only changes (README, "Day-2 operations").
+    [RECORD_OUTPUT]: cluster.deploymentRecord,
   };
 };

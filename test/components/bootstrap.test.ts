@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-  FAKE_KUBECONFIG,
-  FAKE_TOKEN,
+  mockStdout,
+  mockToken,
   Harness,
   installMocks,
   settle,
@@ -35,8 +35,13 @@ async function build(name: string, input: Parameters<typeof lib.validateClusterC
   /** Names of the resources `resource` depends on directly. */
   const direct = (resource: string): Set<string> =>
     new Set(h.byName(resource).dependencies.map(h.nameOfUrn));
+  /** Everything `resource` depends on, transitively (walked by URN). */
+  const closureResources = (resource: string) =>
+    [...closureUrns(resource)].map((u) => byUrn.get(u)!);
   /** Names of everything `resource` depends on, transitively (walked by URN). */
-  const closure = (resource: string): Set<string> => {
+  const closure = (resource: string): Set<string> =>
+    new Set([...closureUrns(resource)].map(h.nameOfUrn));
+  function closureUrns(resource: string): Set<string> {
     const seen = new Set<string>();
     const stack = [urnOf(resource)];
     while (stack.length) {
@@ -47,10 +52,10 @@ async function build(name: string, input: Parameters<typeof lib.validateClusterC
         }
       }
     }
-    return new Set([...seen].map(h.nameOfUrn));
-  };
+    return seen;
+  }
   const create = (resource: string): string => h.byName(resource).inputs.create as string;
-  return { name, cluster, commands, direct, closure, create };
+  return { name, cluster, commands, direct, closure, closureResources, create };
 }
 
 const scenarios: [string, Parameters<typeof lib.validateClusterConfig>[0]][] = [
@@ -91,7 +96,10 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
     for (const node of [cp(0), cp(2), w(1)]) {
       const deps = [...b().closure(`${node}-prepare`)];
       expect(deps).toContain(`${node}-wait-ready`);
-      expect(deps.filter((d) => d.includes("-api"))).toEqual([]);
+      const lb = b()
+        .closureResources(`${node}-prepare`)
+        .filter((r) => r.type.startsWith("aws:lb/"));
+      expect(lb.map((r) => r.name)).toEqual([]);
       expect(deps.filter((d) => d.endsWith("-prepare") || d.endsWith("-init"))).toEqual([]);
     }
   });
@@ -157,9 +165,13 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
   });
 
   test("scripts carry no secrets; the token and keys travel on stdin", async () => {
+    const tokens = b()
+      .commands.filter((c) => c.name.endsWith("-creds"))
+      .map((c) => mockToken(c.name));
+    expect(tokens.length).toBeGreaterThan(0);
     for (const c of b().commands) {
-      const text = `${c.inputs.create ?? ""}${c.inputs.delete ?? ""}`;
-      expect(text).not.toContain(FAKE_TOKEN);
+      const text = `${c.inputs.create ?? ""}${c.inputs.delete ?? ""}${c.inputs.update ?? ""}`;
+      for (const token of tokens) expect(text).not.toContain(token);
       expect(text).not.toContain("c0ffee");
       expect(text).not.toContain("PRIVATE KEY");
       expect(c.inputs.environment).toBeUndefined();
@@ -172,7 +184,10 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
         .split("\n")
         .map((l) => [l.split(" ")[0], Buffer.from(l.split(" ")[1]!, "base64").toString()]),
     );
-    expect(entries).toEqual({ token: FAKE_TOKEN, "certificate-key": "c0ffee".padEnd(64, "0") });
+    expect(entries).toEqual({
+      token: mockToken(`${cp(1)}-creds`),
+      "certificate-key": "c0ffee".padEnd(64, "0"),
+    });
     const joinWorker = h.byName(`${w(0)}-join`).inputs.stdin as string;
     expect(
       joinWorker
@@ -211,7 +226,7 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
     const join = b().cluster.bootstrapCommands.get(`${w(0)}-join`)!;
     expect(await pulumi.isSecret(join.stdin as pulumi.Output<string>)).toBe(true);
     expect(await pulumi.isSecret(b().cluster.kubeconfig)).toBe(true);
-    expect(await valueOf(b().cluster.kubeconfig)).toBe(FAKE_KUBECONFIG);
+    expect(await valueOf(b().cluster.kubeconfig)).toBe(mockStdout(`${name}-kubeconfig`));
   });
 
   test("bootstrap steps re-run only when their instances are replaced", () => {
@@ -270,5 +285,58 @@ describe("runtime and CNI specifics reach the scripts", () => {
     expect(h.byName("cf-worker-1-join").inputs.create).toMatch(
       /caCertHashes:\n\s+- sha256:[0-9a-f]{64}/,
     );
+  });
+});
+
+describe("an update never empties an output the program uses", () => {
+  /** Every string in a resource's inputs, with secret-bundle values decoded. */
+  function strings(value: unknown): string[] {
+    if (typeof value === "string") {
+      const bundle = /^([a-z0-9][a-z0-9._/-]* [A-Za-z0-9+/=]*\n)+$/.test(value);
+      return bundle
+        ? [
+            value,
+            ...value
+              .trim()
+              .split("\n")
+              .map((l) => Buffer.from(l.split(" ")[1]!, "base64").toString()),
+          ]
+        : [value];
+    }
+    if (Array.isArray(value)) return value.flatMap(strings);
+    if (value && typeof value === "object") return Object.values(value).flatMap(strings);
+    return [];
+  }
+
+  test("each command whose stdout reaches another resource or an output prints it again on update", async () => {
+    const cf = built.get("cf")!;
+    const consumed = new Set<string>();
+    const elsewhere = h.resources.map((r) => ({
+      name: r.name,
+      text: strings(r.inputs).join("\n"),
+    }));
+    const outputs = [await valueOf(cf.cluster.kubeconfig)];
+    for (const c of cf.commands) {
+      const marker = mockStdout(c.name);
+      const used =
+        elsewhere.some((r) => r.name !== c.name && r.text.includes(marker)) ||
+        outputs.some((o) => o.includes(marker));
+      if (used) consumed.add(c.name);
+    }
+    // The ones the program reads: each node's credentials and the kubeconfig.
+    expect([...consumed].sort()).toEqual(
+      [
+        ...["cp-1", "cp-2", "worker-0", "worker-1", "worker-2"].map((n) => `cf-${n}-creds`),
+        "cf-kubeconfig",
+      ].sort(),
+    );
+    for (const c of cf.commands) {
+      if (consumed.has(c.name)) {
+        // pulumi-command replaces stdout with the update command's: it must be the script again.
+        expect(c.inputs.update).toBe(c.inputs.create);
+      } else {
+        expect(c.inputs.update).toContain("running nodes are left as they are");
+      }
+    }
   });
 });

@@ -69,12 +69,12 @@ describe("resources", () => {
     });
   });
 
-  test("subnets are public, one per zone, carved from the VPC", () => {
+  test("subnets are public, one per zone, in the zone's fixed slot of the VPC", () => {
     const subnets = big.of("aws:ec2/subnet:Subnet").map((s) => s.inputs);
     expect(subnets.map((s) => [s.availabilityZone, s.cidrBlock])).toEqual([
-      ["us-east-1a", "10.0.0.0/18"],
-      ["us-east-1b", "10.0.64.0/18"],
-      ["us-east-1c", "10.0.128.0/18"],
+      ["us-east-1a", "10.0.0.0/19"],
+      ["us-east-1b", "10.0.32.0/19"],
+      ["us-east-1c", "10.0.64.0/19"],
     ]);
     expect(subnets.every((s) => s.mapPublicIpOnLaunch === true)).toBe(true);
   });
@@ -88,7 +88,7 @@ describe("resources", () => {
 });
 
 describe("instances", () => {
-  test("three control planes land in three different zones; workers continue round-robin", () => {
+  test("three control planes land in three different zones, and so do three workers", () => {
     const zones = Object.fromEntries(
       big.of("aws:ec2/instance:Instance").map((i) => [i.name, i.inputs.availabilityZone]),
     );

@@ -1,10 +1,19 @@
 import { validateClusterConfig, ConfigError } from "../../config/clusterConfig";
 import { PreflightLookups, preflight } from "../../components/preflight";
 import { resolveMyIp } from "../../config/callerIp";
-import { INSTANCE_TYPES, ZONES } from "../../tools/mockCloud";
+import { INSTANCE_TYPES, offeringsOf, zonesOf } from "../../tools/mockCloud";
 
-/** Lookups answering from the harness's instance-type table, like EC2 would. */
-const lookups = (zones = ZONES.slice(0, 3)): PreflightLookups => ({
+/**
+ * Lookups answering from the mock cloud's catalogue (us-east-1: six zones, us-east-1e without
+ * the newer types), like EC2 would; `live` is what EC2 reports the running instances to be.
+ */
+const lookups = (
+  zones: readonly string[] = zonesOf("us-east-1"),
+  live: Record<string, string[]> = {},
+): PreflightLookups => ({
+  region: async () => "us-east-1",
+  instanceTypeOfferings: async (type) => offeringsOf("us-east-1", type),
+  liveInstanceTypes: async (_cluster, role) => live[role] ?? [],
   async instanceType(name) {
     const facts = INSTANCE_TYPES[name];
     if (!facts) throw new Error(`InvalidInstanceType: The instance type '${name}' does not exist`);
@@ -44,8 +53,36 @@ describe("preflight (AWS-backed checks before any resource)", () => {
     expect(result).toEqual({
       controlPlaneArch: "arm64",
       workerArch: "x86_64",
+      region: "us-east-1",
       availabilityZones: ["us-east-1a", "us-east-1b", "us-east-1c"],
+      placement: { controlPlane: [0], workers: [0] },
     });
+  });
+
+  test("uses only zones that offer every instance type of the cluster (EC2's offerings per zone)", async () => {
+    const result = await preflight(
+      config({ workers: { count: 5, instanceType: "t4g.medium" }, availabilityZoneCount: 5 }),
+      lookups(),
+    );
+    // us-east-1e offers neither t3.medium nor t4g.medium.
+    expect(result.availabilityZones).toEqual([
+      "us-east-1a",
+      "us-east-1b",
+      "us-east-1c",
+      "us-east-1d",
+      "us-east-1f",
+    ]);
+    expect(result.placement.workers).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  test("names the zone and the type when too few zones offer it", async () => {
+    const found = await problems(preflight(config({ availabilityZoneCount: 6 }), lookups()));
+    expect(found).toEqual([
+      expect.stringContaining(
+        "availabilityZoneCount 6 is more than the 5 zone(s) of this region that offer controlPlane.instanceType t3.medium and workers.instanceType t3.medium",
+      ),
+    ]);
+    expect(found[0]).toContain("us-east-1e (no t3.medium)");
   });
 
   test("an instance type that supports i386 and x86_64 builds for x86_64", async () => {
@@ -89,7 +126,10 @@ describe("preflight (AWS-backed checks before any resource)", () => {
     );
     expect(found).toHaveLength(2);
     expect(found[0]).toContain("controlPlane.instanceType z9.huge is not an instance type offered");
-    expect(found[1]).toContain("availabilityZoneCount 4 is more than the 2 zones available");
+    // The unknown type is reported once, as unknown; the zone count against the type that exists.
+    expect(found[1]).toBe(
+      "availabilityZoneCount 4 is more than the 2 zone(s) of this region that offer workers.instanceType t3.medium (us-east-1a, us-east-1b); lower availabilityZoneCount or pick types offered in more zones",
+    );
   });
 
   test("workers are not looked up when there are none", async () => {

@@ -194,14 +194,14 @@ describe("validation names the key, the value and what is allowed", () => {
   test("a VPC too small for its subnets is refused with a suggested size", () => {
     expectProblem(
       { vpcCidr: "10.0.0.0/27" },
-      "vpcCidr 10.0.0.0/27 is too small",
-      "use a /26 or larger",
+      "vpcCidr 10.0.0.0/27 is too small: each zone gets an eighth of it, a /30 subnet",
+      "use a /25 or larger",
     );
     expectProblem(
       { vpcCidr: "10.0.0.0/26", workers: { count: 40 } },
       "vpcCidr 10.0.0.0/26 is too small",
       "21 node(s)",
-      "use a /24 or larger",
+      "use a /23 or larger",
     );
   });
 

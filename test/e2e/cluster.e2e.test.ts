@@ -6,7 +6,10 @@
  *      worker reaches a pod on the other;
  *   3. scale the workers up by one (4 Ready nodes), then down by one (3 nodes, the removed one
  *      gone from the API);
- *   4. `destroy` and remove the stack, whatever happened before (a `finally`).
+ *   4. a create-only change (`cni`) is refused by `preview` before anything is touched, naming
+ *      the key and both values; the kubeconfig output survives every update;
+ *   5. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
+ *      command on the nodes (no removal step's log appears in its output).
  *
  * Opt-in, since it creates billed resources (about 30-45 minutes of 3-4 small instances and an
  * NLB): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials in the environment and the `pulumi`
@@ -149,7 +152,11 @@ async function checkDnsAndPodNetwork(kubectl: Kubectl, stackName: string): Promi
   });
 }
 
-/** Destroys the stack's resources, then the stack; returns the error instead of throwing. */
+/**
+ * Destroys the stack's resources, then the stack; returns the error instead of throwing. A
+ * destroy needs no SSH: every removal step is skipped with the cluster (`deletedWith`), so the
+ * remove-node step's log lines must not appear in its output.
+ */
 async function destroyStack(
   stack: Stack,
   onOutput: (out: string) => void,
@@ -160,8 +167,12 @@ async function destroyStack(
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       log(stack.name, `destroy (attempt ${attempt})`);
-      await stack.destroy({ onOutput });
+      let printed = "";
+      await stack.destroy({ onOutput: (out) => ((printed += out), onOutput(out)) });
       await stack.workspace.removeStack(stack.name);
+      if (printed.includes("[remove-node]")) {
+        return new Error("the destroy ran a node's removal step over SSH; it should skip them all");
+      }
       return undefined;
     } catch (err) {
       lastError = err;
@@ -214,6 +225,8 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         log(stackName, `up with ${CONTROL_PLANE.count} control plane + ${workerCount} workers`);
         const result = await stack.up({ onOutput, signal: budget.signal });
         expect(result.summary.result).toBe("succeeded");
+        // An update never empties the kubeconfig (its step prints it again).
+        expect(String(result.outputs.kubeconfig?.value ?? "")).toContain("kind: Config");
         return result.outputs;
       };
 
@@ -261,6 +274,13 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         );
         nodes = await waitForReadyNodes(kubectl, expected);
         expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+
+        // 6. A create-only change is refused before anything is touched, naming both values.
+        await stack.setConfig("kubeadm-aws:cni", { value: "calico" });
+        await expect(stack.preview({ onOutput })).rejects.toThrow(
+          /cni is create-only: this cluster was built with flannel and the stack now says calico/,
+        );
+        await stack.removeConfig("kubeadm-aws:cni");
       } finally {
         clearTimeout(budgetTimer);
         fs.rmSync(tmp, { recursive: true, force: true });

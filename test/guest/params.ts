@@ -7,6 +7,8 @@ import type { CniInputs, InitInputs, JoinInputs, PrepareInputs } from "../../ren
 
 export const API_HOST = "dev-api-0123456789.elb.us-east-1.amazonaws.com";
 export const CP0_IP = "192.0.2.10";
+/** The joining node's Kubernetes name (its private DNS name); the kubectl double's default node. */
+export const NODE_NAME = "ip-192-0-2-11.ec2.internal";
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 export const CRI_DOCKERD_SOCKET = "unix:///run/cri-dockerd.sock";
 /** 64 hex characters, as `kubeadm certs certificate-key` prints. */
@@ -80,6 +82,7 @@ export function joinInputs(role: "control-plane" | "worker"): JoinInputs {
     apiEndpointPort: 6443,
     bootstrapApiIp: CP0_IP,
     timeoutSeconds: 600,
+    nodeName: NODE_NAME,
   };
 }
 

@@ -2,22 +2,26 @@
  * Runs the real rendered guest scripts in bash inside a throwaway sandbox:
  * - every filesystem path the scripts touch is prefixed with KUBEADM_AWS_ROOT (see lib.sh);
  * - PATH holds only the recording test doubles in ./doubles and symlinks to a short list of
- *   harmless tools (coreutils, sed, awk, ...), so a missing double fails loudly instead of
- *   reaching the real systemctl or apt-get of the machine running the tests;
+ *   harmless tools (coreutils, sed, awk, psmisc's fuser, ...), so a missing double fails loudly
+ *   instead of reaching the real systemctl or apt-get of the machine running the tests;
  * - polls and retries are made fast with KUBEADM_AWS_POLL_SECONDS and
  *   KUBEADM_AWS_RETRY_DELAY_SECONDS.
  */
-import { spawn, spawnSync } from "child_process";
+import { type ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { readScriptFile } from "../../render/script";
+import { libraryText } from "../../render/script";
 
 export const DOUBLES_DIR = path.join(__dirname, "doubles");
 
-/** Real tools the scripts and doubles may use; everything else must be a double. */
+/**
+ * Real tools the scripts and doubles may use; everything else must be a double. fuser is the real
+ * one from Debian's psmisc (CI installs it): it only reads /proc (the scripts never pass -k), and
+ * the apt lock tests need it to find real processes that hold lock files in the sandbox.
+ */
 const SAFE_TOOLS = [
   "bash",
   "awk",
@@ -32,6 +36,7 @@ const SAFE_TOOLS = [
   "dirname",
   "env",
   "find",
+  "fuser",
   "grep",
   "gzip",
   "head",
@@ -104,8 +109,13 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Text written to the script's stdin (the secret bundle). */
   readonly stdin?: string;
-  /** Doubles to leave off PATH, to test a node without that tool (e.g. no cloud-init). */
+  /** Doubles or real tools to leave off PATH, to test a node without them (e.g. no cloud-init). */
   readonly without?: readonly string[];
+}
+
+/** A real process that holds a sandbox file open, made by Sandbox.holdOpen. */
+export interface Holder {
+  readonly pid: number;
 }
 
 /** One sandboxed root filesystem with its own double state and call log. */
@@ -115,6 +125,7 @@ export class Sandbox {
   readonly state: string;
   readonly logFile: string;
   private runs = 0;
+  private readonly holders: ChildProcess[] = [];
 
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeadm-aws-test-"));
@@ -166,6 +177,17 @@ export class Sandbox {
     fs.writeFileSync(path.join(this.state, "systemd", `active.${unit}`), "");
   }
 
+  /**
+   * Puts a kube-proxy pod on the node for the kubectl double: HOSTS is its copy of /etc/hosts
+   * (undefined: none yet, its container has not started), PENDING how many lists show it Pending.
+   */
+  kubeProxyPod(uid: string, name: string, hosts: string | undefined, pending = 0): void {
+    if (hosts !== undefined) {
+      this.write(`/var/lib/kubelet/pods/${uid}/etc-hosts`, hosts);
+    }
+    fs.appendFileSync(path.join(this.state, "kube-proxy.pods"), `${uid} ${name} ${pending}\n`);
+  }
+
   /** Every double call so far, one "name argv..." line each. */
   calls(): string[] {
     return fs.readFileSync(this.logFile, "utf8").split("\n").filter(Boolean);
@@ -205,7 +227,7 @@ export class Sandbox {
     const file = path.join(this.dir, `script-${this.runs}.sh`);
     fs.writeFileSync(file, script, { mode: 0o700 });
     const env: Record<string, string> = {
-      PATH: `${this.doublesDir(options.without ?? [])}:${safeBinDir()}`,
+      PATH: this.toolPath(options.without ?? []),
       HOME: path.join(this.root, "root"),
       LANG: "C",
       TMPDIR: this.dir,
@@ -230,33 +252,85 @@ export class Sandbox {
     });
   }
 
-  /** DOUBLES_DIR, or a copy made of symlinks that lacks some doubles. */
-  private doublesDir(without: readonly string[]): string {
+  /**
+   * Spawns a real process that opens the sandbox file `nodePath` (created if missing) and keeps it
+   * open for `seconds`, as apt keeps a lock file open while it holds the file's fcntl lock. Just
+   * before it closes the file it writes "holder released <nodePath>" to the call log, so the log
+   * shows whether a double ran before or after the release. Resolves once the file is open; the
+   * holder is killed by remove() if still there.
+   */
+  holdOpen(nodePath: string, seconds: number): Promise<Holder> {
+    fs.mkdirSync(path.dirname(this.path(nodePath)), { recursive: true });
+    const child = spawn(
+      findOnPath("bash"),
+      [
+        "-c",
+        'exec 9<>"$FILE" || exit 1; echo held; sleep "$SECONDS_HELD" 9>&-; echo "holder released $NODE_FILE" >>"$LOG"',
+      ],
+      {
+        env: {
+          PATH: safeBinDir(),
+          FILE: this.path(nodePath),
+          NODE_FILE: nodePath,
+          SECONDS_HELD: String(seconds),
+          LOG: this.logFile,
+        },
+        detached: true, // its own process group, so that remove() also ends its sleep
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    this.holders.push(child);
+    return new Promise((resolve, reject) => {
+      child.on("error", reject);
+      child.on("exit", (code) => reject(new Error(`the holder of ${nodePath} exited (${code})`)));
+      child.stdout?.once("data", () => resolve({ pid: child.pid ?? 0 }));
+    });
+  }
+
+  /** The PATH of a run: the doubles, then the real SAFE_TOOLS, less the programs in WITHOUT. */
+  private toolPath(without: readonly string[]): string {
     if (without.length === 0) {
-      return DOUBLES_DIR;
+      return `${DOUBLES_DIR}:${safeBinDir()}`;
     }
-    const dir = path.join(this.dir, `doubles-${this.runs}`);
-    fs.mkdirSync(dir);
-    for (const entry of fs.readdirSync(DOUBLES_DIR)) {
-      if (!without.includes(entry)) {
-        fs.symlinkSync(path.join(DOUBLES_DIR, entry), path.join(dir, entry));
+    const doubles = fs.readdirSync(DOUBLES_DIR);
+    for (const name of without) {
+      if (!doubles.includes(name) && !SAFE_TOOLS.includes(name)) {
+        throw new Error(`without: ${name} is neither a double nor one of SAFE_TOOLS`);
       }
     }
-    return dir;
+    const linkDir = (name: string, from: string, entries: readonly string[]): string => {
+      const dir = path.join(this.dir, `${name}-${this.runs}`);
+      fs.mkdirSync(dir);
+      for (const entry of entries.filter((e) => !without.includes(e))) {
+        fs.symlinkSync(path.join(from, entry), path.join(dir, entry));
+      }
+      return dir;
+    };
+    // Copies made of symlinks; the doubles find _double.sh and their fixtures next to themselves.
+    return `${linkDir("doubles", DOUBLES_DIR, doubles)}:${linkDir("bin", safeBinDir(), SAFE_TOOLS)}`;
   }
 
   remove(): void {
+    for (const holder of this.holders) {
+      if (holder.exitCode === null && holder.signalCode === null && holder.pid) {
+        try {
+          process.kill(-holder.pid, "SIGKILL");
+        } catch {
+          // it has just exited
+        }
+      }
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** A script made of lib.sh and a snippet, to exercise library functions directly. */
+/** A script made of the libraries (lib.sh and the rest) and a snippet, to test them directly. */
 export function libScript(snippet: string, step = "lib-test"): string {
   return [
     "#!/usr/bin/env bash",
     "set -Eeuo pipefail",
     `readonly STEP=${step}`,
-    readScriptFile("lib.sh").replace(/^#!.*\n/, ""),
+    libraryText(),
     snippet,
   ].join("\n");
 }

@@ -7,6 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { LIBRARIES, STEPS } from "../../render/script";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -61,10 +62,9 @@ test("components/ holds Pulumi code only: every file uses @pulumi/*", () => {
   expect(pure).toEqual([]);
 });
 
-test("guest/ holds only the bash that runs on the machines", () => {
-  const files = fs.readdirSync(path.join(ROOT, "guest"));
-  expect(files.filter((f) => !f.endsWith(".sh"))).toEqual([]);
-  expect(files).toContain("lib.sh");
+test("guest/ holds only the bash that runs on the machines: the libraries and one file per step", () => {
+  const files = fs.readdirSync(path.join(ROOT, "guest")).sort();
+  expect(files).toEqual([...LIBRARIES, ...STEPS.map((step) => `${step}.sh`)].sort());
 });
 
 test("no two source files share a name (index.ts, the entry-point convention, aside)", () => {

@@ -1,6 +1,6 @@
 /** index.ts end to end under mocks: stack config in, validated cluster out, outputs exported. */
 import * as pulumi from "@pulumi/pulumi";
-import { FAKE_KUBECONFIG, Harness, installMocks, valueOf } from "../../tools/mockCloud";
+import { Harness, installMocks, mockStdout, valueOf } from "../../tools/mockCloud";
 
 /** index.ts uses `export =` (what the Pulumi runtime calls); require it as such. */
 const program = (): Promise<Record<string, any>> => require("../../index")();
@@ -37,7 +37,15 @@ test("the program exports the endpoint, nodes, SSH user and the secrets", async 
   ]);
   expect(await pulumi.isSecret(out.kubeconfig)).toBe(true);
   expect(await pulumi.isSecret(out.sshPrivateKey)).toBe(true);
-  expect(await valueOf(out.kubeconfig)).toBe(FAKE_KUBECONFIG);
+  expect(await valueOf(out.kubeconfig)).toBe(mockStdout("k8s-dev-kubeconfig"));
+  // The deployment record the next run reads back: zones, placement, create-only settings.
+  expect(out.deploymentRecord).toMatchObject({
+    version: 1,
+    region: "us-east-1",
+    zones: ["us-east-1a", "us-east-1b"],
+    placement: { controlPlane: [0], workers: [0, 1] },
+    settings: { clusterName: "k8s-dev", cni: "flannel", podCidr: "10.244.0.0/16" },
+  });
 });
 
 test("bad config stops the program before any resource is created", async () => {

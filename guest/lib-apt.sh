@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# lib-apt.sh: apt and dpkg for the guest steps, prepended after lib.sh (whose logging, retry and
+# wait_for it uses): waits for every apt/dpkg lock and apt's daily jobs, bounded, before each
+# apt-get or apt-mark call; installs only what is missing.
+
+readonly APT_LOCK_WAIT_SECONDS="${KUBEADM_AWS_APT_LOCK_WAIT_SECONDS:-600}"
+# The files whose fcntl locks apt and dpkg take.
+readonly APT_LOCK_FILES=(
+  "${SYSROOT}/var/lib/dpkg/lock-frontend"
+  "${SYSROOT}/var/lib/dpkg/lock"
+  "${SYSROOT}/var/lib/apt/lists/lock"
+  "${SYSROOT}/var/cache/apt/archives/lock"
+)
+
+# ---- packages ----------------------------------------------------------------------------------
+# apt and dpkg serialise on fcntl(2) locks on APT_LOCK_FILES. apt-get's DPkg::Lock::Timeout waits
+# only for the dpkg frontend lock: `apt-get update` fails at once on /var/lib/apt/lists/lock while
+# apt-daily.service refreshes the lists, and on a fresh Debian or Ubuntu instance apt-daily,
+# apt-daily-upgrade and unattended-upgrade run right at first boot. So before each apt-get call the
+# step waits (bounded) until nothing holds any of the locks and apt's daily jobs are done.
+
+# apt's daily jobs: oneshot units, "activating" while they run and "inactive" once done.
+# apt-daily-upgrade.service runs unattended-upgrade, which apt_idle also looks for by its process,
+# in case it runs outside that unit. Not unattended-upgrades.service: that is the
+# unattended-upgrade-shutdown helper, a long-running service that is "active" all the time.
+readonly APT_DAILY_UNITS=(apt-daily.service apt-daily-upgrade.service)
+
+# Prints a process's command line (its name if the command line is empty, "exited" if it is gone).
+# /proc is not under SYSROOT: it is the kernel's view of the processes, in a test sandbox too.
+process_args() {
+  local args=()
+  if mapfile -d '' -t args 2>/dev/null <"/proc/$1/cmdline" && ((${#args[@]} > 0)); then
+    printf '%s' "${args[*]}"
+  elif [[ -r "/proc/$1/comm" ]]; then
+    printf '%s' "$(<"/proc/$1/comm")"
+  else
+    printf 'exited'
+  fi
+}
+
+# Appends a "WHAT: PID N (command line)" entry for each process pgrep finds to the array `busy` of
+# its caller, apt_idle: busy_processes WHAT PGREP-ARGUMENTS...
+busy_processes() {
+  local what="$1" line
+  shift
+  while IFS= read -r line; do
+    if [[ -n "$line" ]]; then
+      busy+=("${what}: PID ${line%% *} (${line#* })")
+    fi
+  done <<<"$(pgrep -a "$@" 2>/dev/null || true)"
+}
+
+# True when apt and dpkg are idle: no process holds an apt/dpkg lock, apt-daily(-upgrade).service
+# is not running, and neither is unattended-upgrade. Otherwise prints what keeps them busy, one
+# line each (lock file, PID and command line; or unit and state) and returns 1. fuser and
+# systemctl are bounded, as wait_for requires (pgrep only reads /proc).
+apt_idle() {
+  local busy=() file pids pid_list pid states=() i rc by_name=""
+  if have fuser; then
+    # apt keeps a lock file open for as long as it holds its fcntl lock, so fuser (psmisc) names
+    # the holder. flock(1) would not do: on Linux flock and fcntl locks are independent of each
+    # other, so flock gets a lock that apt holds. fuser exits 1 when no process uses the file; a
+    # missing lock file (apt never ran) has no holder.
+    for file in "${APT_LOCK_FILES[@]}"; do
+      if [[ ! -e "$file" ]]; then
+        continue
+      fi
+      rc=0
+      pids="$(timeout -k 5 20 fuser "$file" 2>/dev/null)" || rc=$?
+      if ((rc == 0)); then
+        read -r -a pid_list <<<"$pids"
+        for pid in "${pid_list[@]}"; do
+          busy+=("${file} is held by PID ${pid} ($(process_args "$pid"))")
+        done
+      elif ((rc != 1)); then
+        by_name=1 # fuser failed or hung: look for the package managers instead
+      fi
+    done
+  else
+    by_name=1
+  fi
+  if [[ -n "$by_name" ]]; then
+    # Without fuser the lock holders are found by name: apt's and dpkg's own processes.
+    busy_processes "an apt/dpkg process is running" -x 'apt|apt-get|aptitude|dpkg'
+  fi
+  # The pattern matches the upgrade run (python3 /usr/bin/unattended-upgrade ...), not
+  # /usr/share/unattended-upgrades/unattended-upgrade-shutdown, which runs all the time.
+  busy_processes "unattended-upgrade is running" -f '/usr/bin/unattended-upgrade( |$)'
+  if have systemctl; then
+    # One state per unit, in order; the exit status is left alone: "activating" (a oneshot unit
+    # at work) exits 3, like "inactive".
+    mapfile -t states <<<"$(timeout -k 5 20 systemctl is-active "${APT_DAILY_UNITS[@]}" \
+      2>/dev/null || true)"
+    for i in "${!APT_DAILY_UNITS[@]}"; do
+      case "${states[i]:-}" in
+        active | activating | deactivating | reloading | refreshing)
+          busy+=("${APT_DAILY_UNITS[i]} is ${states[i]}")
+          ;;
+      esac
+    done
+  fi
+  if ((${#busy[@]} == 0)); then
+    return 0
+  fi
+  printf '%s\n' "${busy[@]}"
+  return 1
+}
+
+# Waits until apt and dpkg are idle (apt_idle), for at most TIMEOUT seconds; after that it stops
+# the step, naming the lock holders or the running units: wait_for_apt_idle TIMEOUT. Returns at
+# once, without a log line, when apt is idle already (the usual case).
+wait_for_apt_idle() {
+  local timeout="$1" busy
+  if busy="$(apt_idle)"; then
+    return 0
+  fi
+  info "apt/dpkg is busy: ${busy//$'\n'/; }"
+  # After the timeout, one more look: it names the holders in the failure message (and lets a
+  # holder that has just finished pass).
+  if wait_for "$timeout" "apt and dpkg to be idle" -- apt_idle || busy="$(apt_idle)"; then
+    return 0
+  fi
+  fatal "apt/dpkg still busy after ${timeout}s: ${busy//$'\n'/; }"
+}
+
+# apt-get, non-interactive, once apt and dpkg are idle (wait_for_apt_idle). DPkg::Lock::Timeout
+# stays as a second line of defence for the dpkg frontend lock: an apt-daily run can start between
+# the wait and apt-get (a failure on another lock is left to apt_get's retries, which wait again).
+apt_get_once() {
+  wait_for_apt_idle "$APT_LOCK_WAIT_SECONDS"
+  DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a apt-get -q -y \
+    -o DPkg::Lock::Timeout=600 \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+# apt-get with three attempts (mirrors and the package lock fail transiently).
+apt_get() { retry 3 15 -- apt_get_once "$@"; }
+# apt-mark hold/unhold once apt and dpkg are idle: they change dpkg's selections, which takes the
+# dpkg lock, and apt-mark has no lock timeout at all.
+apt_mark() {
+  wait_for_apt_idle "$APT_LOCK_WAIT_SECONDS"
+  apt-mark "$@"
+}
+
+APT_UPDATED=""
+# Refreshes the package lists, once per step (a step that adds a repository clears APT_UPDATED).
+apt_update() {
+  if [[ -n "$APT_UPDATED" ]]; then
+    return 0
+  fi
+  apt_get update
+  APT_UPDATED=1
+}
+
+# Installs the packages that are not installed yet; does nothing (not even an update) otherwise.
+apt_install_missing() {
+  local listing pkg missing=()
+  # One dpkg-query for all of them: a "name status" line per package dpkg knows.
+  # shellcheck disable=SC2016 # dpkg-query fields, not shell expansions
+  listing=$'\n'"$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null || true)"$'\n'
+  for pkg in "$@"; do
+    if [[ "$listing" != *$'\n'"${pkg} installed"$'\n'* ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    info "already installed: $*"
+    return 0
+  fi
+  apt_update
+  info "installing ${missing[*]}"
+  apt_get install --no-install-recommends "${missing[@]}"
+}

@@ -1,0 +1,140 @@
+/**
+ * Teardown under mocks, for 3 + 3: the delete order the engine derives from the recorded
+ * dependency graph (test/support/engineGraph.ts) never cuts an SSH step's path, a whole-cluster
+ * destroy runs no remote command at all, and a scale-down still drains the leaving node.
+ */
+import { Harness, installMocks, RecordedResource, settle } from "../../tools/mockCloud";
+import { EngineGraph } from "../support/engineGraph";
+
+let h: Harness;
+let graph: EngineGraph;
+const NAME = "td";
+
+/** What an SSH step's path and work rely on: gateway, route, associations, every rule. */
+const PATH_TYPES = new Set([
+  "aws:ec2/internetGateway:InternetGateway",
+  "aws:ec2/route:Route",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation",
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+]);
+
+const commands = () => h.resources.filter((r) => r.type === "command:remote:Command");
+/** A node's own rule to the public API load balancer (until the API moves in-VPC). */
+const isNodeApiRule = (r: RecordedResource) => r.name.endsWith("-api-ingress");
+/** The path every step shares. */
+const pathResources = () => h.resources.filter((r) => PATH_TYPES.has(r.type) && !isNodeApiRule(r));
+const instanceOf = (node: string) => h.byName(`${NAME}-nodes-${node}`);
+
+/** The instance a command's SSH connection goes to. */
+function hostOf(command: RecordedResource): RecordedResource {
+  const host = command.inputs.connection.host;
+  const found = h.resources.filter(
+    (r) => r.type === "aws:ec2/instance:Instance" && r.outputs.publicIp === host,
+  );
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+beforeAll(async () => {
+  h = await installMocks();
+  const lib = await import("../../components");
+  const config = lib.validateClusterConfig({
+    clusterName: NAME,
+    sshIngressCidrs: ["203.0.113.10/32"],
+    nodePortIngressCidrs: ["198.51.100.0/24"],
+    controlPlane: { count: 3 },
+    workers: { count: 3 },
+    availabilityZoneCount: 3,
+  });
+  const cluster = await lib.createKubeadmCluster(config);
+  await settle(cluster.kubeconfig, cluster.nodes);
+  graph = new EngineGraph(h.resources);
+});
+
+describe("pulumi destroy", () => {
+  test("deletes every SSH step before any gateway, route or rule it needs", () => {
+    const batch = graph.deleteBatch();
+    expect(pathResources().length).toBeGreaterThan(10);
+    expect(commands().length).toBe(31);
+    const late = commands().flatMap((c) =>
+      pathResources()
+        .filter((p) => batch.get(c.urn)! >= batch.get(p.urn)!)
+        .map((p) => `${c.name} (batch ${batch.get(c.urn)}) not before ${p.name}`),
+    );
+    expect(late).toEqual([]);
+  });
+
+  test("keeps a step's whole path when its delete fails: every path resource is a dependency", () => {
+    // The executor holds back the transitive dependencies of a failed delete, so a retry finds
+    // port 22, the route and the gateway still there.
+    const missing = commands().flatMap((c) => {
+      const deps = graph.transitiveDependencies(c);
+      return pathResources()
+        .filter((p) => !deps.has(p.urn))
+        .map((p) => `${c.name} lacks ${p.name}`);
+    });
+    expect(missing).toEqual([]);
+  });
+
+  test("runs no remote command: every delete script is skipped with the whole cluster", () => {
+    const all = new Set(h.resources.map((r) => r.urn));
+    const withDelete = commands().filter((c) => c.inputs.delete !== undefined);
+    expect(withDelete.map((c) => c.name).sort()).toEqual(
+      ["cp-1", "cp-2", "worker-0", "worker-1", "worker-2"].map((n) => `${NAME}-${n}-member`).sort(),
+    );
+    expect(withDelete.filter((c) => graph.deleteRuns(c, all)).map((c) => c.name)).toEqual([]);
+  });
+
+  test("keeps each node's own API rule until its join and cluster-ready are gone", () => {
+    const batch = graph.deleteBatch();
+    const rules = h.resources.filter(isNodeApiRule);
+    expect(rules).toHaveLength(6);
+    for (const rule of rules) {
+      const node = rule.name.slice(`${NAME}-`.length, -"-api-ingress".length);
+      const users = [`${NAME}-cluster-ready`, ...(node === "cp-0" ? [] : [`${NAME}-${node}-join`])];
+      for (const user of users.map((u) => h.byName(u))) {
+        expect(graph.transitiveDependencies(user).has(rule.urn)).toBe(true);
+        expect(batch.get(user.urn)!).toBeLessThan(batch.get(rule.urn)!);
+      }
+    }
+  });
+
+  test("every removal step is deleted with the instance it runs on", () => {
+    for (const c of commands().filter((c) => c.inputs.delete !== undefined)) {
+      expect(c.deletedWith).toBe(hostOf(c).urn);
+    }
+  });
+});
+
+describe("a scale-down (worker-2 and cp-2 leave, the rest stays)", () => {
+  const leaving = () =>
+    new Set(
+      h.resources
+        .filter((r) => /-(worker-2|cp-2)(-|$)/.test(r.name) && r.name.startsWith(`${NAME}-`))
+        .map((r) => r.urn),
+    );
+
+  test("drains and removes each leaving node: its removal runs", () => {
+    const condemned = leaving();
+    for (const node of ["worker-2", "cp-2"]) {
+      const member = h.byName(`${NAME}-${node}-member`);
+      expect(condemned.has(member.urn)).toBe(true);
+      expect(graph.deleteRuns(member, condemned)).toBe(true);
+    }
+  });
+
+  test("removes a node from the cluster before its instance goes", () => {
+    const batch = graph.deleteBatch(leaving());
+    for (const node of ["worker-2", "cp-2"]) {
+      expect(batch.get(h.byName(`${NAME}-${node}-member`).urn)!).toBeLessThan(
+        batch.get(instanceOf(node).urn)!,
+      );
+    }
+  });
+
+  test("touches no path resource: those stay for the next steps", () => {
+    const condemned = leaving();
+    expect(pathResources().filter((p) => condemned.has(p.urn))).toEqual([]);
+  });
+});
