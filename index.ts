@@ -1,14 +1,17 @@
 /**
- * Wiring only: read and validate the stack config, then build the cluster (after the my-ip and
- * AWS-backed preflight checks) and export its outputs. Nothing is created if a check fails.
+ * Wiring only: read and check the stack config, then build the cluster (after the my-ip and
+ * AWS-backed preflight checks) and export its outputs. Nothing is created if a check fails, and
+ * a failure lists every problem found.
  */
-import { loadConfig } from "./components/stackConfig";
+import { readStackConfig } from "./components/stackConfig";
 import { RECORD_OUTPUT } from "./config/deploymentRecord";
 import { createKubeadmCluster } from "./components/createCluster";
 
 export = async () => {
-  const config = loadConfig();
-  const cluster = await createKubeadmCluster(config);
+  // Every config problem and every AWS-backed one are reported together, in one run.
+  const check = readStackConfig();
+  const config = check.config;
+  const cluster = await createKubeadmCluster(config, { configCheck: check });
   return {
     clusterName: config.clusterName,
     kubernetesVersion: config.kubernetesVersion,

@@ -9,6 +9,8 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/", "/test/e2e/"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 30000,
+  // Stops the run with what to install when shellcheck, fuser or bash is missing.
+  globalSetup: "<rootDir>/test/support/requiredTools.js",
   // Two cores here and in CI; the default (cores - 1) would run one file at a time.
   maxWorkers: 2,
 };

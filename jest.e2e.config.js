@@ -8,6 +8,8 @@ module.exports = {
   ...base,
   roots: ["<rootDir>/test/e2e"],
   testMatch: ["**/*.e2e.test.ts"],
+  // The e2e test needs none of the local tools; it checks its own prerequisites.
+  globalSetup: undefined,
   testPathIgnorePatterns: ["/node_modules/"],
   testTimeout: 90 * 60 * 1000,
   verbose: true,

@@ -4,7 +4,7 @@
  * parallel but was made serial shows up as a longer chain. Figures only; nothing asserts time.
  */
 import { performance } from "perf_hooks";
-import { installMocks, settle } from "../tools/mockCloud";
+import { installMocks, MOCK_CLUSTER_OPTIONS, settle } from "../tools/mockCloud";
 
 async function main(): Promise<void> {
   // With the SDK's per-resource stack capture on, as in a real `pulumi up` under ts-node.
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       workers: { count: workers },
       availabilityZoneCount: 3,
     });
-    const cluster = await lib.createKubeadmCluster(config);
+    const cluster = await lib.createKubeadmCluster(config, MOCK_CLUSTER_OPTIONS);
     await settle(cluster.kubeconfig, cluster.nodes);
     const ms = performance.now() - start;
 

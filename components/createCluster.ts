@@ -6,11 +6,25 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { resolveMyIp } from "../config/callerIp";
-import type { ClusterConfig } from "../config/clusterConfig";
+import { ClusterConfig, ConfigCheck, ConfigError } from "../config/clusterConfig";
+import { documentationCidrProblems } from "../config/ingressCidrs";
 import type { DeploymentRecord } from "../config/deploymentRecord";
 import { KubeadmCluster } from "./kubeadmCluster";
 import { preflight, PreflightLookups } from "./preflight";
 import { readPreviousDeployment } from "./previousDeployment";
+
+/** Awaits `checks`; throws one ConfigError with `problems` and every problem the checks found. */
+async function withProblems<T>(problems: readonly string[], checks: Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await checks;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError([...problems, ...err.problems]);
+    throw err;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result;
+}
 
 export interface CreateClusterOptions {
   /** How `my-ip` finds this machine's address (default: ask checkip.amazonaws.com). */
@@ -22,6 +36,18 @@ export interface CreateClusterOptions {
    * A program that embeds the component under another stack output name passes it here.
    */
   readonly readPrevious?: () => Promise<DeploymentRecord | undefined>;
+  /**
+   * Accept the RFC 5737 documentation ranges in the ingress lists. Only for evaluating the
+   * program without a cloud (tests, `npm run render`), where those are the mock's addresses; a
+   * real deployment with one could never be reached, so it is refused by default.
+   */
+  readonly allowDocumentationCidrs?: boolean;
+  /**
+   * What checking the config found already (components/stackConfig.ts readStackConfig): its
+   * problems are reported together with every AWS-backed one, in the same run, and the keys
+   * that failed are left out of the checks that would otherwise judge their stand-in defaults.
+   */
+  readonly configCheck?: Pick<ConfigCheck, "problems" | "invalidKeys" | "explicitKeys">;
   readonly opts?: pulumi.ComponentResourceOptions;
 }
 
@@ -30,9 +56,19 @@ export async function createKubeadmCluster(
   config: ClusterConfig,
   options: CreateClusterOptions = {},
 ): Promise<KubeadmCluster> {
+  const check = options.configCheck;
   const resolved = await resolveMyIp(config, options.detectIp);
+  const early = [
+    ...(check?.problems ?? []),
+    ...(options.allowDocumentationCidrs
+      ? []
+      : documentationCidrProblems(resolved, check?.explicitKeys)),
+  ];
   const previous = await (options.readPrevious ?? readPreviousDeployment)();
-  const checked = await preflight(resolved, options.lookups, previous);
+  const checked = await withProblems(
+    early,
+    preflight(resolved, options.lookups, previous, check?.invalidKeys),
+  );
   return new KubeadmCluster(
     resolved.clusterName,
     { config: resolved, preflight: checked },

@@ -19,6 +19,12 @@ import {
 } from "../config/deploymentRecord";
 import { Ec2Architecture, pickArchitecture } from "../config/images";
 import { chooseZones } from "../config/zones";
+import {
+  InstanceTypeFacts,
+  QUOTAS,
+  ruleQuotaProblems,
+  vcpuQuotaProblems,
+} from "../config/quotaChecks";
 
 /** kubeadm's preflight minimums: 2 CPUs and ~1700 MB for a control plane; a worker needs less. */
 export const MINIMUMS = {
@@ -36,12 +42,7 @@ export interface PreflightResult {
   readonly placement: Placement;
 }
 
-/** What `getInstanceType` tells us; a subset so tests can stub it. */
-export interface InstanceTypeFacts {
-  readonly defaultVcpus: number;
-  readonly memorySize: number;
-  readonly supportedArchitectures: readonly string[];
-}
+export type { InstanceTypeFacts };
 
 export interface PreflightLookups {
   region(): Promise<string>;
@@ -53,6 +54,8 @@ export interface PreflightLookups {
   imageArchitecture(amiId: string): Promise<string>;
   /** The instance types the cluster's instances of a role run right now. */
   liveInstanceTypes(clusterName: string, role: "control-plane" | "worker"): Promise<string[]>;
+  /** A Service Quotas value for this account and region; undefined when it cannot be read. */
+  quota(serviceCode: string, quotaCode: string): Promise<number | undefined>;
 }
 
 export const awsLookups: PreflightLookups = {
@@ -85,6 +88,11 @@ export const awsLookups: PreflightLookups = {
     );
     return types;
   },
+  quota: (serviceCode, quotaCode) =>
+    aws.servicequotas.getServiceQuota({ serviceCode, quotaCode }).then(
+      (q) => q.value,
+      () => undefined, // no servicequotas:GetServiceQuota permission: skip, as documented
+    ),
 };
 
 async function checkGroup(
@@ -93,6 +101,7 @@ async function checkGroup(
   lookups: PreflightLookups,
   problems: string[],
   imageArch: string | undefined,
+  known: Map<string, InstanceTypeFacts>,
 ): Promise<Ec2Architecture> {
   const group = config[key];
   const fallback: Ec2Architecture = "x86_64";
@@ -100,6 +109,7 @@ async function checkGroup(
   let facts: InstanceTypeFacts;
   try {
     facts = await lookups.instanceType(group.instanceType);
+    known.set(group.instanceType, facts);
   } catch (err) {
     problems.push(
       `${key}.instanceType ${group.instanceType} is not an instance type offered in this region (${(err as Error).message.split("\n")[0]})`,
@@ -193,28 +203,46 @@ export async function preflight(
   config: ClusterConfig,
   lookups: PreflightLookups = awsLookups,
   previous?: DeploymentRecord,
+  invalidKeys: ReadonlySet<string> = new Set(),
 ): Promise<PreflightResult> {
   const problems: string[] = [];
+  // A key that failed its own check holds a stand-in default: judge it no further. A problem
+  // starts with the path it is about (`cni`, `controlPlane.instanceType`).
+  const judged = (found: string[]) =>
+    found.filter((p) => {
+      const path = p.split(" ")[0]!;
+      return !invalidKeys.has(path) && !invalidKeys.has(path.split(/[.[]/)[0]!);
+    });
   const region = await lookups.region();
   if (previous) {
-    problems.push(...createOnlyProblems(previous, config, region));
+    problems.push(...judged(createOnlyProblems(previous, config, region)));
     const live = await liveTypesOfChangedGroups(previous, config, lookups);
-    problems.push(...groupChangeProblems(previous, config, live));
+    problems.push(...judged(groupChangeProblems(previous, config, live)));
   }
-  const imageArch = await imageArchitecture(config, lookups, problems);
-  const [controlPlaneArch, workerArch, regionZones, offerings] = await Promise.all([
-    checkGroup("controlPlane", config, lookups, problems, imageArch),
-    checkGroup("workers", config, lookups, problems, imageArch),
-    lookups.availabilityZones(),
-    offeringsOf(config, lookups),
-  ]);
+  const groupProblems: string[] = [];
+  const types = new Map<string, InstanceTypeFacts>();
+  const imageArch = await imageArchitecture(config, lookups, groupProblems);
+  const [controlPlaneArch, workerArch, regionZones, offerings, vcpuQuota, rulesPerGroup] =
+    await Promise.all([
+      checkGroup("controlPlane", config, lookups, groupProblems, imageArch, types),
+      checkGroup("workers", config, lookups, groupProblems, imageArch, types),
+      lookups.availabilityZones(),
+      offeringsOf(config, lookups),
+      lookups.quota(QUOTAS.standardVcpus.serviceCode, QUOTAS.standardVcpus.quotaCode),
+      lookups.quota(QUOTAS.rulesPerGroup.serviceCode, QUOTAS.rulesPerGroup.quotaCode),
+    ]);
+  const quotaFacts = { vcpuQuota, rulesPerGroup, types };
+  groupProblems.push(
+    ...vcpuQuotaProblems(config, quotaFacts),
+    ...ruleQuotaProblems(config, quotaFacts),
+  );
   const zoneChoice = chooseZones({
     config,
     previous: previous?.region === region ? previous.zones : undefined,
     regionZones,
     offerings,
   });
-  problems.push(...zoneChoice.problems);
+  problems.push(...judged(groupProblems), ...judged(zoneChoice.problems));
   if (problems.length > 0) throw new ConfigError(problems);
   const zoneCount = zoneChoice.zones.length;
   return {

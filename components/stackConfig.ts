@@ -1,15 +1,23 @@
 /**
  * The only reader of `pulumi.Config`. It reads every key of this project's namespace as raw
  * text, parses numbers and JSON where the key is structured, and hands the result to
- * `validateClusterConfig`, which applies defaults and reports every problem at once.
+ * `checkClusterConfig`, which applies defaults and reports every problem at once.
+ *
+ * The CLI stores what `pulumi config set` was given: top-level values as text, values set with
+ * `--path` as YAML (integers as numbers), and structured keys reach the program as JSON text
+ * (pulumi/pulumi v3.248.0 sdk/go/common/resource/config/value.go). So the mistakes people make
+ * show up here in recognisable forms, and each gets a message with the command to type:
+ * a list or object set as plain text, `workers.count` set without `--path`, a misspelt key.
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
+  checkClusterConfig,
   ClusterConfig,
   ClusterConfigInput,
+  ConfigCheck,
   ConfigError,
-  validateClusterConfig,
 } from "../config/clusterConfig";
+import { closestKey, quoteForShell } from "../config/configHints";
 
 /** Every key this program reads; any other key in the namespace is reported as unknown. */
 export const CONFIG_KEYS = [
@@ -30,32 +38,71 @@ export const CONFIG_KEYS = [
   "nodePortIngressCidrs",
 ] as const;
 
-const STRUCTURED = new Set([
-  "controlPlane",
-  "workers",
-  "sshIngressCidrs",
-  "apiIngressCidrs",
-  "nodePortIngressCidrs",
-]);
+const LISTS = new Set(["sshIngressCidrs", "apiIngressCidrs", "nodePortIngressCidrs"]);
+const OBJECTS = new Set(["controlPlane", "workers"]);
 const NUMERIC = new Set(["availabilityZoneCount"]);
 
-/** Reads the stack's config into the plain input shape, collecting parse problems. */
-export function readConfigInput(config: pulumi.Config): {
-  input: ClusterConfigInput;
-  problems: string[];
-} {
+/** What the stack's config says, before the rules: parsed values and what could not be read. */
+export interface RawConfig {
+  readonly input: ClusterConfigInput;
+  readonly problems: string[];
+  /** Keys whose value could not be read at all (their problem is in `problems`). */
+  readonly unreadable: Set<string>;
+}
+
+/** The `--path` commands that set a list or object a user gave as plain text. */
+function pathCommands(key: string, raw: string): string {
+  if (LISTS.has(key)) {
+    const entries = raw
+      .replace(/^\[|\]$/g, "")
+      .split(/[\s,]+/)
+      .map((e) => e.replace(/^["']|["']$/g, ""))
+      .filter(Boolean);
+    const sets = (entries.length > 0 ? entries : ["my-ip"]).map(
+      (entry, i) => `pulumi config set --path '${key}[${i}]' ${quoteForShell(entry)}`,
+    );
+    return [`pulumi config rm ${key}`, ...sets].join(" && ");
+  }
+  const count = /^\d+$/.test(raw.trim()) ? raw.trim() : "3";
+  return `pulumi config rm ${key} && pulumi config set --path ${key}.count ${count}`;
+}
+
+/** Parses a structured key; a value of the wrong shape says how to set it with `--path`. */
+function readStructured(key: string, raw: string): { value?: unknown; problem?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = undefined;
+  }
+  const isList = Array.isArray(value);
+  const isObject = typeof value === "object" && value !== null && !isList;
+  if ((LISTS.has(key) && isList) || (OBJECTS.has(key) && isObject)) return { value };
+  const shape = LISTS.has(key)
+    ? "a list"
+    : "an object with count, instanceType and rootVolumeSizeGiB";
+  return {
+    problem:
+      `${key} must be ${shape}, but it is set to the text ${JSON.stringify(raw)}: set it with ` +
+      `--path instead, \`${pathCommands(key, raw)}\`, or write it as YAML in Pulumi.<stack>.yaml`,
+  };
+}
+
+/** Reads the stack's config into the plain input shape, collecting what cannot be read. */
+export function readConfigInput(config: pulumi.Config): RawConfig {
   const input: Record<string, unknown> = {};
   const problems: string[] = [];
+  const unreadable = new Set<string>();
   for (const key of CONFIG_KEYS) {
     const raw = config.get(key);
     if (raw === undefined) continue;
-    if (STRUCTURED.has(key)) {
-      try {
-        input[key] = JSON.parse(raw);
-      } catch {
-        problems.push(
-          `${key} must be structured (set it with \`pulumi config set --path '${key}...'\` or as YAML in Pulumi.<stack>.yaml) (got ${JSON.stringify(raw)})`,
-        );
+    if (LISTS.has(key) || OBJECTS.has(key)) {
+      const { value, problem } = readStructured(key, raw);
+      if (problem) {
+        problems.push(problem);
+        unreadable.add(key);
+      } else {
+        input[key] = value;
       }
     } else if (NUMERIC.has(key)) {
       input[key] = /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
@@ -63,37 +110,53 @@ export function readConfigInput(config: pulumi.Config): {
       input[key] = raw;
     }
   }
-  return { input: input as ClusterConfigInput, problems };
+  return { input: input as ClusterConfigInput, problems, unreadable };
 }
 
-/** Keys set in this project's namespace that the program does not know (typos, old names). */
+/**
+ * Keys set in this project's namespace that the program does not know: a structured key set
+ * without `--path` (`workers.count`, `sshIngressCidrs[0]`), or a misspelt one.
+ */
 export function unknownKeys(allConfig: Record<string, string>, project: string): string[] {
   const known = new Set<string>(CONFIG_KEYS);
-  return Object.keys(allConfig)
-    .filter((k) => k.startsWith(`${project}:`))
-    .map((k) => k.slice(project.length + 1))
-    .filter((k) => !known.has(k))
-    .map(
-      (k) => `${project}:${k} is not a known config key; the keys are ${CONFIG_KEYS.join(", ")}`,
-    );
+  return Object.entries(allConfig)
+    .filter(([k]) => k.startsWith(`${project}:`))
+    .map(([k, value]) => [k.slice(project.length + 1), value] as const)
+    .filter(([k]) => !known.has(k))
+    .map(([k, value]) => {
+      const root = /^([A-Za-z]+)[.[]/.exec(k)?.[1];
+      if (root && (LISTS.has(root) || OBJECTS.has(root))) {
+        return (
+          `${project}:${k} was set without --path, so it is a key of its own that the program ` +
+          `does not read: \`pulumi config rm '${k}' && pulumi config set --path '${k}' ${quoteForShell(value)}\``
+        );
+      }
+      const guess = closestKey(k, CONFIG_KEYS);
+      return (
+        `${project}:${k} is not a known config key` +
+        (guess ? ` (did you mean ${guess}?)` : "") +
+        `; the keys are ${CONFIG_KEYS.join(", ")}`
+      );
+    });
+}
+
+/** The stack's config checked, never throwing for a config problem: every problem is listed. */
+export function readStackConfig(): ConfigCheck {
+  const raw = readConfigInput(new pulumi.Config());
+  const check = checkClusterConfig(raw.input, pulumi.getStack(), raw.unreadable);
+  return {
+    ...check,
+    problems: [
+      ...raw.problems,
+      ...unknownKeys(pulumi.runtime.allConfig(), pulumi.getProject()),
+      ...check.problems,
+    ],
+  };
 }
 
 /** Loads and validates the stack's configuration, or throws one error listing every problem. */
 export function loadConfig(): ClusterConfig {
-  const config = new pulumi.Config();
-  const { input, problems: parseProblems } = readConfigInput(config);
-  const problems = [
-    ...parseProblems,
-    ...unknownKeys(pulumi.runtime.allConfig(), pulumi.getProject()),
-  ];
-  try {
-    const validated = validateClusterConfig(input, pulumi.getStack());
-    if (problems.length > 0) throw new ConfigError(problems);
-    return validated;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      throw new ConfigError([...problems, ...err.problems.filter((p) => !problems.includes(p))]);
-    }
-    throw err;
-  }
+  const { config, problems } = readStackConfig();
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

@@ -5,14 +5,16 @@
  * - Every registered resource is recorded with its type, name, inputs and what the engine would
  *   record of it: the URNs it depends on, its parent, its `deletedWith` target (read from the
  *   register request), so tests can derive the engine's create and delete order from the graph.
- * - AWS answers come from tools/mockAwsCatalog.ts (six zones in us-east-1 with per-zone
- *   offerings, region-correct names) through tools/mockState.ts; instances get addresses inside
- *   their subnet, the CA a real certificate, each command a unique stdout.
+ * - AWS answers come from tools/mockAwsCatalog.ts (each region's real zones, six in us-east-1
+ *   with per-zone offerings, region-correct names) through tools/mockState.ts; instances get
+ *   addresses inside their subnet, the CA a real certificate, each command a unique stdout.
  * - The stack's previous outputs (the deployment record) and the instances EC2 reports as
  *   running can be set, to evaluate a day-2 change against an existing cluster.
- * - Unknown invokes throw, so a test never silently passes on an unmocked lookup.
+ * - Unknown invokes throw, so a test never silently passes on an unmocked lookup; so does an
+ *   instance type the catalogue does not list, unless `unknownInstanceTypes: "assume"`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { assumedInstanceTypeFacts, InstanceTypeFacts } from "./mockAwsCatalog";
 import { LiveInstance, mockInvoke, mockResourceState } from "./mockState";
 
 export * from "./mockAwsCatalog";
@@ -24,6 +26,16 @@ export {
   mockToken,
 } from "./mockState";
 export type { LiveInstance } from "./mockState";
+
+/**
+ * How to build a cluster in the mock cloud (pass to createKubeadmCluster): its internet is the
+ * documentation ranges (public addresses 203.0.113.x), and `my-ip` resolves to 192.0.2.1
+ * without touching the network.
+ */
+export const MOCK_CLUSTER_OPTIONS = {
+  allowDocumentationCidrs: true,
+  detectIp: async () => "192.0.2.1",
+} as const;
 
 export interface RecordedResource {
   readonly type: string;
@@ -51,6 +63,13 @@ export interface Harness {
   setPreviousOutputs(outputs: Record<string, unknown>): void;
   /** The instances EC2 reports, by instance id. */
   setLiveInstances(instances: Record<string, LiveInstance>): void;
+  /**
+   * The instance types the catalogue does not list that were answered with assumed facts, by
+   * name (only with `unknownInstanceTypes: "assume"`).
+   */
+  readonly assumedInstanceTypes: ReadonlyMap<string, InstanceTypeFacts>;
+  /** Service Quotas values by quota code, e.g. { "L-1216C47A": 8 } for a new account. */
+  setQuotas(quotas: Record<string, number>): void;
   /** Forgets every recorded resource and invoke, to evaluate the same stack again. */
   reset(): void;
 }
@@ -69,6 +88,12 @@ export interface MockOptions {
    * program four times faster (see below).
    */
   readonly sdkStackTraces?: boolean;
+  /**
+   * A well-formed instance type the catalogue does not list: refused like EC2 refuses a made-up
+   * one ("refuse", the default, which the tests rely on), or answered with facts assumed from
+   * its name and offered in every zone ("assume": the render tool, which warns about each).
+   */
+  readonly unknownInstanceTypes?: "refuse" | "assume";
 }
 
 /** Installs the mocks; call before importing any module under test. */
@@ -78,6 +103,16 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
   const byId = new Map<string, Record<string, any>>();
   let previousOutputs: Record<string, unknown> = {};
   let liveInstances = new Map<string, LiveInstance>();
+  let quotas: Record<string, number> = {};
+  const assumedInstanceTypes = new Map<string, InstanceTypeFacts>();
+  const assumeInstanceType =
+    options.unknownInstanceTypes === "assume"
+      ? (instanceType: string) => {
+          const facts = assumedInstanceTypeFacts(instanceType);
+          if (facts) assumedInstanceTypes.set(instanceType, facts);
+          return facts;
+        }
+      : undefined;
   const pending = new Map<
     string,
     { deps: string[]; deletedWith: string; ignore: string[]; secrets: string[]; parent: string }
@@ -153,6 +188,8 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
           region: configuredRegion(),
           previousOutputs,
           liveInstances,
+          quotas,
+          assumeInstanceType,
         });
       },
     },
@@ -174,16 +211,21 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
       return found[0]!;
     },
     nameOfUrn: (urn) => urn.split("::").pop()!,
+    assumedInstanceTypes,
     setPreviousOutputs(outputs) {
       previousOutputs = outputs;
     },
     setLiveInstances(instances) {
       liveInstances = new Map(Object.entries(instances));
     },
+    setQuotas(values) {
+      quotas = values;
+    },
     reset() {
       resources.length = 0;
       invokes.length = 0;
       byId.clear();
+      assumedInstanceTypes.clear();
       counters = new Map();
     },
   };

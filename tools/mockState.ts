@@ -6,7 +6,13 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { INSTANCE_TYPES, offeringsOf, privateDnsName, zonesOf } from "./mockAwsCatalog";
+import {
+  INSTANCE_TYPES,
+  InstanceTypeFacts,
+  offeringsOf,
+  privateDnsName,
+  zonesOf,
+} from "./mockAwsCatalog";
 
 /** A real CA certificate (test data, its key discarded), so the discovery hash is computed for real. */
 export const CA_CERT_PEM = fs.readFileSync(path.join(__dirname, "fixtures", "mock-ca.crt"), "utf8");
@@ -110,6 +116,27 @@ export interface InvokeContext {
   /** What `pulumi:pulumi:readStackOutputs` answers for this stack. */
   readonly previousOutputs: Record<string, unknown>;
   readonly liveInstances: ReadonlyMap<string, LiveInstance>;
+  /**
+   * Facts for a type the catalogue does not list (offered in every zone of the region), or
+   * undefined to refuse it as EC2 refuses a made-up type. Unset: refused.
+   */
+  readonly assumeInstanceType?: (instanceType: string) => InstanceTypeFacts | undefined;
+  /** Service Quotas values by quota code (absent: the default below). */
+  readonly quotas?: Readonly<Record<string, number>>;
+}
+
+/** What Service Quotas answers when nothing else is set: generous, so tests opt into limits. */
+const DEFAULT_QUOTAS: Record<string, number> = { "L-1216C47A": 640, "L-0EA8095F": 60 };
+
+/** The catalogue's facts, else the assumed ones (which are offered in every zone). */
+function factsOf(
+  instanceType: string,
+  ctx: InvokeContext,
+): { facts: InstanceTypeFacts; assumed: boolean } | undefined {
+  const listed = INSTANCE_TYPES[instanceType];
+  if (listed) return { facts: listed, assumed: false };
+  const assumed = ctx.assumeInstanceType?.(instanceType);
+  return assumed ? { facts: assumed, assumed: true } : undefined;
 }
 
 /** Answers the invokes the program makes; an unknown one throws so no lookup passes unmocked. */
@@ -122,15 +149,21 @@ export function mockInvoke(token: string, args: Record<string, any>, ctx: Invoke
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: zonesOf(ctx.region) };
     case "aws:ec2/getInstanceType:getInstanceType": {
-      const facts = INSTANCE_TYPES[args.instanceType as string];
-      if (!facts) throw new Error(`InvalidInstanceType: ${args.instanceType}`);
-      return { defaultVcpus: facts[0], memorySize: facts[1], supportedArchitectures: facts[2] };
+      const found = factsOf(args.instanceType as string, ctx);
+      if (!found) throw new Error(`InvalidInstanceType: ${args.instanceType}`);
+      const [vcpus, memoryMiB, architectures] = found.facts;
+      return { defaultVcpus: vcpus, memorySize: memoryMiB, supportedArchitectures: architectures };
     }
     case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
       const type = (args.filters as { name: string; values: string[] }[]).find(
         (f) => f.name === "instance-type",
       )?.values[0];
-      const zones = type ? offeringsOf(ctx.region, type) : [];
+      const found = type ? factsOf(type, ctx) : undefined;
+      const zones = !type
+        ? []
+        : found?.assumed
+          ? zonesOf(ctx.region)
+          : offeringsOf(ctx.region, type);
       return {
         instanceTypes: zones.map(() => type),
         locations: zones,
@@ -151,6 +184,12 @@ export function mockInvoke(token: string, args: Record<string, any>, ctx: Invoke
       const live = ctx.liveInstances.get(args.instanceId as string);
       if (!live) throw new Error(`InvalidInstanceID.NotFound: ${args.instanceId}`);
       return { instanceType: live.instanceType };
+    }
+    case "aws:servicequotas/getServiceQuota:getServiceQuota": {
+      const code = args.quotaCode as string;
+      const value = ctx.quotas?.[code] ?? DEFAULT_QUOTAS[code];
+      if (value === undefined) throw new Error(`NoSuchResourceException: ${code}`);
+      return { value, quotaCode: code, serviceCode: args.serviceCode };
     }
     case "aws:ec2/getAmi:getAmi": {
       const filters = args.filters as { name: string; values: string[] }[];

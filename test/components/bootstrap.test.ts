@@ -11,6 +11,7 @@ import {
   installMocks,
   settle,
   valueOf,
+  MOCK_CLUSTER_OPTIONS,
 } from "../../tools/mockCloud";
 
 let h: Harness;
@@ -27,7 +28,7 @@ async function build(name: string, input: Parameters<typeof lib.validateClusterC
     availabilityZoneCount: 3,
     ...input,
   });
-  const cluster = await lib.createKubeadmCluster(config);
+  const cluster = await lib.createKubeadmCluster(config, MOCK_CLUSTER_OPTIONS);
   await settle(cluster.kubeconfig, cluster.nodes);
   const commands = h.byType("command:remote:Command").filter((r) => r.name.startsWith(`${name}-`));
   const byUrn = new Map(h.resources.map((r) => [r.urn, r]));

@@ -7,7 +7,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfigInput } from "../../config/clusterConfig";
 import { ConfigError } from "../../config/clusterConfig";
-import { Harness, installMocks, settle, valueOf } from "../../tools/mockCloud";
+import {
+  Harness,
+  installMocks,
+  settle,
+  valueOf,
+  MOCK_CLUSTER_OPTIONS,
+} from "../../tools/mockCloud";
 
 let h: Harness;
 let lib: typeof import("../../components");
@@ -33,7 +39,7 @@ async function up(input: ClusterConfigInput) {
     sshIngressCidrs: ["203.0.113.10/32"],
     ...input,
   });
-  const cluster = await lib.createKubeadmCluster(config);
+  const cluster = await lib.createKubeadmCluster(config, MOCK_CLUSTER_OPTIONS);
   await settle(cluster.kubeconfig, cluster.nodes);
   await valueOf(cluster.nodes);
   const subnetCidr = (id: string) =>

@@ -4,7 +4,14 @@
  * the API load balancer's settings and the secret outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Harness, installMocks, RecordedResource, settle, valueOf } from "../../tools/mockCloud";
+import {
+  Harness,
+  installMocks,
+  RecordedResource,
+  settle,
+  valueOf,
+  MOCK_CLUSTER_OPTIONS,
+} from "../../tools/mockCloud";
 
 let h: Harness;
 let lib: typeof import("../../components");
@@ -13,7 +20,7 @@ const SSH = "203.0.113.10/32";
 
 async function build(name: string, input: Parameters<typeof lib.validateClusterConfig>[0]) {
   const config = lib.validateClusterConfig({ clusterName: name, sshIngressCidrs: [SSH], ...input });
-  const cluster = await lib.createKubeadmCluster(config);
+  const cluster = await lib.createKubeadmCluster(config, MOCK_CLUSTER_OPTIONS);
   await settle(cluster.kubeconfig, cluster.nodes);
   const mine = (r: RecordedResource) => r.name.startsWith(`${name}-`) || r.name === name;
   const of = (type: string) => h.byType(type).filter(mine);

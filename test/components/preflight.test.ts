@@ -10,10 +10,12 @@ import { INSTANCE_TYPES, offeringsOf, zonesOf } from "../../tools/mockCloud";
 const lookups = (
   zones: readonly string[] = zonesOf("us-east-1"),
   live: Record<string, string[]> = {},
+  quotas: Record<string, number> = {},
 ): PreflightLookups => ({
   region: async () => "us-east-1",
   instanceTypeOfferings: async (type) => offeringsOf("us-east-1", type),
   liveInstanceTypes: async (_cluster, role) => live[role] ?? [],
+  quota: async (_service, code) => quotas[code],
   async instanceType(name) {
     const facts = INSTANCE_TYPES[name];
     if (!facts) throw new Error(`InvalidInstanceType: The instance type '${name}' does not exist`);
@@ -217,5 +219,52 @@ describe("my-ip", () => {
     const c = config({});
     expect(await resolveMyIp(c, detect)).toBe(c);
     expect(detect).not.toHaveBeenCalled();
+  });
+});
+
+describe("account limits that would stop an up half-way", () => {
+  test("a vCPU quota smaller than the cluster is refused with the sum", async () => {
+    const found = await problems(
+      preflight(
+        config({
+          controlPlane: { count: 3, instanceType: "m7i.large" },
+          workers: { count: 3, instanceType: "m7i.xlarge" },
+          availabilityZoneCount: 3,
+        }),
+        lookups(undefined, {}, { "L-1216C47A": 16 }),
+      ),
+    );
+    expect(found).toEqual([
+      "the cluster needs 18 vCPUs of On-Demand Standard instances (3 × m7i.large (2 vCPU) + 3 × m7i.xlarge (4 vCPU)), " +
+        "more than this account's quota of 16 in this region: request an increase of Service Quotas L-1216C47A first, or use fewer or smaller nodes",
+    ]);
+  });
+
+  test("a vCPU quota that cannot be read is not guessed", async () => {
+    // 40 x 4 vCPU; Service Quotas does not answer (no permission).
+    const result = await preflight(
+      config({ workers: { count: 40, instanceType: "m7i.xlarge" } }),
+      lookups(),
+    );
+    expect(result.placement.workers).toHaveLength(40);
+  });
+
+  test("one API rule per node: past the rules-per-group quota the cluster is refused up front", async () => {
+    const found = await problems(
+      preflight(config({ workers: { count: 59 } }), lookups(undefined, {}, { "L-0EA8095F": 60 })),
+    );
+    // 1 control plane + 59 workers + 1 API CIDR = 61 rules.
+    expect(found).toEqual([
+      "the API load balancer's security group would need 61 inbound rules (1 for apiIngressCidrs and one per node for 60 nodes), " +
+        "more than the 60 AWS allows (Service Quotas L-0EA8095F): use at most 59 nodes or fewer apiIngressCidrs, or raise the quota first",
+    ]);
+  });
+
+  test("a raised rules quota is honoured", async () => {
+    const result = await preflight(
+      config({ workers: { count: 59 } }),
+      lookups(undefined, {}, { "L-0EA8095F": 200 }),
+    );
+    expect(result.placement.workers).toHaveLength(59);
   });
 });

@@ -3,7 +3,13 @@
  * dependency graph (test/support/engineGraph.ts) never cuts an SSH step's path, a whole-cluster
  * destroy runs no remote command at all, and a scale-down still drains the leaving node.
  */
-import { Harness, installMocks, RecordedResource, settle } from "../../tools/mockCloud";
+import {
+  Harness,
+  installMocks,
+  RecordedResource,
+  settle,
+  MOCK_CLUSTER_OPTIONS,
+} from "../../tools/mockCloud";
 import { EngineGraph } from "../support/engineGraph";
 
 let h: Harness;
@@ -47,7 +53,7 @@ beforeAll(async () => {
     workers: { count: 3 },
     availabilityZoneCount: 3,
   });
-  const cluster = await lib.createKubeadmCluster(config);
+  const cluster = await lib.createKubeadmCluster(config, MOCK_CLUSTER_OPTIONS);
   await settle(cluster.kubeconfig, cluster.nodes);
   graph = new EngineGraph(h.resources);
 });

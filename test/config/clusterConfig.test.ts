@@ -68,6 +68,17 @@ describe("defaults", () => {
   });
 });
 
+describe("the default cluster name", () => {
+  test.each([
+    ["dev", "k8s-dev"],
+    ["production-east-blue", "k8s-production-east"],
+    ["Team_A.staging", "k8s-team-a-staging"],
+    ["a--b", "k8s-a-b"],
+  ])("from the stack %s is the valid %s", (stack, name) => {
+    expect(validateClusterConfig({ sshIngressCidrs: SSH }, stack).clusterName).toBe(name);
+  });
+});
+
 describe("validation names the key, the value and what is allowed", () => {
   test("missing SSH CIDRs explain how to set them", () => {
     const problems = (() => {
@@ -93,7 +104,8 @@ describe("validation names the key, the value and what is allowed", () => {
 
   test.each([
     ["v1.34.2", "must be a release 1.29.x to 1.35.x"],
-    ["1.34", "must be a release"],
+    ["1.34", "which is what YAML makes of an unquoted number (1.30 becomes 1.3)"],
+    ["1.3", 'write the full version in quotes, e.g. kubernetesVersion: "1.34.2"'],
     ["latest", "must be a release"],
     ["1.28.9", "1.28.9 is not supported"],
     ["1.40.0", "1.40.0 is not supported"],
@@ -127,12 +139,11 @@ describe("validation names the key, the value and what is allowed", () => {
     expect(problemsOf({ workers: { count: 0 } })).toEqual([]);
   });
 
-  test("a string count is reported as not a number", () => {
+  test("a number written as text says to drop the quotes, with the command that stores a number", () => {
     expectProblem(
       { controlPlane: { count: "3" as unknown as number } },
-      "controlPlane.count",
-      "must be a number",
-      '"3"',
+      'controlPlane.count is the text "3", not a number: drop the quotes',
+      "`pulumi config set --path controlPlane.count 3`",
     );
   });
 
@@ -210,6 +221,14 @@ describe("validation names the key, the value and what is allowed", () => {
       { podCidr: "10.244.0.0/23", workers: { count: 2 } },
       "podCidr 10.244.0.0/23 has room for 2 node pod ranges",
       "3 nodes",
+      "use a /22 or larger",
+    );
+  });
+
+  test("a cluster bigger than the default pod CIDR is told the size that fits", () => {
+    expectProblem(
+      { workers: { count: 400 } },
+      "podCidr 10.244.0.0/16 has room for 256 node pod ranges (/24 each) but the cluster has 401 nodes; use a /15 or larger (a /15 holds 512 nodes)",
     );
   });
 

@@ -12,8 +12,9 @@
  *      command on the nodes (no removal step's log appears in its output).
  *
  * Opt-in, since it creates billed resources (about 30-45 minutes of 3-4 small instances and an
- * NLB): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials in the environment and the `pulumi`
- * and `kubectl` CLIs on PATH. State goes to the project's backend (file://~ unless
+ * NLB): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials and `kubectl` on PATH. The Pulumi
+ * CLI is the deploy wrapper's project-local one (installed into .pulumi-cli on first use), so
+ * the test deploys exactly as `npm run up` does. State goes to the project's backend (file://~ unless
  * PULUMI_BACKEND_URL says otherwise). Without any of these the suite reports one skipped test
  * whose name says what is missing.
  */
@@ -21,8 +22,16 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigMap, LocalWorkspace, OutputMap, Stack } from "@pulumi/pulumi/automation";
+import {
+  ConfigMap,
+  LocalWorkspace,
+  OutputMap,
+  PulumiCommand,
+  Stack,
+} from "@pulumi/pulumi/automation";
+import { projectCli } from "../../tools/pulumiCli";
 import { Kubectl, NodeState, onPath, waitForReadyNodes, waitUntil } from "./kube";
+import { awsCredentialsSource } from "./prerequisites";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const MINUTE = 60_000;
@@ -39,12 +48,11 @@ const WORKERS = { count: 2, instanceType: "t3.small", rootVolumeSizeGiB: 30 };
 function skipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const missing: string[] = [];
   if (env.KUBEADM_AWS_E2E !== "1") missing.push("set KUBEADM_AWS_E2E=1");
-  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE && !env.AWS_WEB_IDENTITY_TOKEN_FILE) {
+  if (awsCredentialsSource(env) === undefined) {
     missing.push(
-      "provide AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE or AWS_WEB_IDENTITY_TOKEN_FILE)",
+      "provide AWS credentials (`aws configure`, AWS_PROFILE, AWS_ACCESS_KEY_ID or web identity)",
     );
   }
-  if (!onPath("pulumi")) missing.push("put the pulumi CLI on PATH");
   if (!onPath("kubectl")) missing.push("put kubectl on PATH");
   if (missing.length === 0) return undefined;
   const last = missing.pop()!;
@@ -234,9 +242,12 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
       let cleanupError: Error | undefined;
       try {
         log(stackName, `creating stack in ${region} (project at ${REPO_ROOT})`);
+        const pulumiCommand = await projectCli(REPO_ROOT, PulumiCommand, (line) =>
+          log(stackName, line),
+        );
         stack = await LocalWorkspace.createOrSelectStack(
           { stackName, workDir: REPO_ROOT },
-          { envVars },
+          { envVars, pulumiCommand },
         );
         // A list, set through its path (stored as a YAML list); the rest is set in up().
         await stack.setConfig("kubeadm-aws:sshIngressCidrs[0]", { value: "my-ip" }, true);

@@ -23,7 +23,8 @@ beforeAll(async () => {
 });
 
 test("the program exports the endpoint, nodes, SSH user and the secrets", async () => {
-  setConfig({ sshIngressCidrs: ["203.0.113.10/32"], workers: { count: 2 } });
+  // A VPN range: the program refuses the documentation ranges a real deployment cannot use.
+  setConfig({ sshIngressCidrs: ["10.20.0.0/16"], workers: { count: 2 } });
   const out = await program();
   expect(out.clusterName).toBe("k8s-dev");
   expect(out.sshUser).toBe("ubuntu");
@@ -48,11 +49,48 @@ test("the program exports the endpoint, nodes, SSH user and the secrets", async 
   });
 });
 
+/** The problems a run of the program reports, asserting it created nothing. */
+async function refusal(): Promise<string[]> {
+  const before = h.resources.length;
+  try {
+    await program();
+  } catch (err) {
+    expect(h.resources.length).toBe(before);
+    return [...(err as { problems: string[] }).problems];
+  }
+  throw new Error("the program ran");
+}
+
 test("bad config stops the program before any resource is created", async () => {
   setConfig({ cni: "weave", controlPlane: { count: 2 } });
-  const before = h.resources.length;
-  await expect(program()).rejects.toThrow(
-    /cni must be one of flannel, calico[\s\S]*controlPlane\.count[\s\S]*sshIngressCidrs is required/,
-  );
-  expect(h.resources.length).toBe(before);
+  expect((await refusal()).map((p) => p.split(" ")[0])).toEqual([
+    "cni",
+    "controlPlane.count",
+    "sshIngressCidrs",
+  ]);
+});
+
+test("a config typo does not hide an AWS-backed problem: both come back in one run", async () => {
+  setConfig({
+    sshIngressCidrs: ["10.20.0.0/16"],
+    cni: "calcio",
+    workers: { count: 2, instanceType: "t3.mediun" },
+  });
+  const found = await refusal();
+  expect(found).toEqual([
+    expect.stringMatching(/^cni must be one of flannel, calico \(got "calcio"\)/),
+    expect.stringMatching(
+      /^workers\.instanceType t3\.mediun is not an instance type offered in this region/,
+    ),
+  ]);
+});
+
+test("documentation addresses in the ingress lists are refused before anything is created", async () => {
+  setConfig({ sshIngressCidrs: ["198.51.100.0/24"], nodePortIngressCidrs: ["203.0.113.7/32"] });
+  expect(await refusal()).toEqual([
+    expect.stringMatching(
+      /^sshIngressCidrs\[0\] 198\.51\.100\.0\/24 is in 198\.51\.100\.0\/24, a documentation range \(RFC 5737\)/,
+    ),
+    expect.stringMatching(/^nodePortIngressCidrs\[0\] 203\.0\.113\.7\/32 is in 203\.0\.113\.0\/24/),
+  ]);
 });

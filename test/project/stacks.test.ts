@@ -43,6 +43,15 @@ test("prod spreads 3 control planes over 3 zones, with 3 workers, Calico and lar
   });
 });
 
+test("prod ships placeholder CIDRs, so a real `up` refuses it before creating anything", async () => {
+  await installMocks("prod");
+  pulumi.runtime.setAllConfig(stackConfigMap(root, "prod"));
+  const program: () => Promise<unknown> = require("../../index");
+  await expect(program()).rejects.toThrow(
+    /sshIngressCidrs\[0\] 198\.51\.100\.0\/24 is in 198\.51\.100\.0\/24, a documentation range \(RFC 5737\)[\s\S]*apiIngressCidrs\[0\]/,
+  );
+});
+
 test("the stacks set the same keys; only their values differ", () => {
   const keys = (stack: string) => Object.keys(stackConfigMap(root, stack)).sort();
   expect(keys("dev").filter((k) => !keys("prod").includes(k))).toEqual([]);

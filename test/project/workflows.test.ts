@@ -172,6 +172,28 @@ describe("the check job", () => {
   });
 });
 
+describe.each([
+  ["the pull-request preview", () => pr.jobs.preview!],
+  ["the deploy on main", () => push.jobs["deploy-dev"]!],
+])("%s", (_name, jobOf) => {
+  test("first decides whether the stack may run on a runner (my-ip), and skips Pulumi when not", () => {
+    const job = jobOf();
+    const decide = indexOfStep(job, (s) => /tools\/ciStack\.ts --stack/.test(s.run ?? ""));
+    const pulumiAt = indexOfStep(job, (s) => s.uses?.startsWith("pulumi/actions@") ?? false);
+    expect(decide).toBeGreaterThanOrEqual(0);
+    expect(decide).toBeLessThan(pulumiAt);
+    expect(job.steps[decide]!.env).toMatchObject({
+      CI_INGRESS_CIDRS: "${{ vars.CI_INGRESS_CIDRS }}",
+    });
+    const pulumiStep = job.steps[pulumiAt]! as Step & { if?: string };
+    expect(pulumiStep.if).toBe("steps.stack.outputs.skip != 'true'");
+    expect(pulumiStep.with).toMatchObject({
+      upsert: true,
+      "config-map": "${{ steps.stack.outputs.config-map }}",
+    });
+  });
+});
+
 describe("the pull-request preview", () => {
   const job = pr.jobs.preview!;
 

@@ -1,17 +1,22 @@
 /**
  * `npm run render`: evaluates the program for each stack file without cloud access and writes
- * what will run on each machine. The output must pass shellcheck and hold no secret.
+ * what will run on each machine: a summary first, the shared libraries once, and per node each
+ * step with its review notes. A step file plus lib/ must be exactly what the program runs, pass
+ * shellcheck, and hold no secret.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderPlan } from "../../tools/renderPlan";
+import { readScriptFile } from "../../render/script";
+import { PINNED } from "../../render/versions";
 import { mockToken } from "../../tools/mockCloud";
+import { LIB_DIR, LIBRARIES_LINE, reassembleStep, SUMMARY_FILE } from "../../tools/renderLayout";
+import { RenderResult, renderPlan } from "../../tools/renderPlan";
 
 const root = path.resolve(__dirname, "..", "..");
 const out = fs.mkdtempSync(path.join(os.tmpdir(), "kubeadm-aws-render-"));
-const rendered: Record<string, string[]> = {};
+const rendered: Record<string, RenderResult> = {};
 
 beforeAll(async () => {
   for (const stack of ["dev", "prod"]) {
@@ -22,10 +27,19 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
 const read = (stack: string, rel: string) => fs.readFileSync(path.join(out, stack, rel), "utf8");
+const files = (stack: string) => rendered[stack]!.files;
+const stepFiles = (stack: string) =>
+  files(stack).filter((f) => f.endsWith(".sh") && !f.startsWith(`${LIB_DIR}/`));
+const libraries = () =>
+  ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"].map((f) => read("prod", `lib/${f}`));
 
 test("dev renders one control plane and one worker with Flannel", () => {
-  expect(rendered.dev).toEqual(
+  expect(files("dev")).toEqual(
     expect.arrayContaining([
+      "00-summary.md",
+      "lib/lib.sh",
+      "lib/lib-apt.sh",
+      "lib/lib-kubeadm.sh",
       "k8s-dev-cp-0/wait-ready.sh",
       "k8s-dev-cp-0/prepare.sh",
       "k8s-dev-cp-0/init.sh",
@@ -45,17 +59,18 @@ test("dev renders one control plane and one worker with Flannel", () => {
 });
 
 test("prod renders three control planes, three workers and Calico's resources", () => {
-  const joins = rendered.prod!.filter((f) => f.endsWith("/join.sh"));
+  const joins = files("prod").filter((f) => f.endsWith("/join.sh"));
   expect(joins).toHaveLength(5);
-  expect(rendered.prod).toContain("cluster/calico-resources.yaml");
+  expect(files("prod")).toContain("cluster/calico-resources.yaml");
   expect(read("prod", "k8s-prod-cp-2/kubeadm-join.yaml")).toContain("controlPlane:");
   expect(read("prod", "k8s-prod-worker-2/kubeadm-join.yaml")).not.toContain("controlPlane:");
 });
 
 test("my-ip renders as a documentation address, never a real one or 0.0.0.0/0", () => {
   // The dev stack's SSH CIDR is my-ip; rendering resolves it without the network.
-  const all = rendered.dev!.map((f) => read("dev", f)).join("\n");
-  expect(all).not.toContain("0.0.0.0/0");
+  const all = files("dev").map((f) => read("dev", f));
+  for (const text of all) expect(text).not.toContain("0.0.0.0/0");
+  expect(rendered.dev!.summary).toContain("| SSH ingress | my-ip (rendered as 192.0.2.1/32) |");
 });
 
 test("secrets are placeholders: stdin files name their entries only", () => {
@@ -64,11 +79,11 @@ test("secrets are placeholders: stdin files name their entries only", () => {
   );
   for (const stack of ["dev", "prod"]) {
     // Every token the mock creds commands of this stack printed.
-    const tokens = rendered[stack]!.filter((f) => f.endsWith("/creds.sh")).map((f) =>
-      mockToken(`${path.dirname(f)}-creds`),
-    );
+    const tokens = files(stack)
+      .filter((f) => f.endsWith("/creds.sh"))
+      .map((f) => mockToken(`${path.dirname(f)}-creds`));
     expect(tokens.length).toBeGreaterThan(0);
-    for (const f of rendered[stack]!) {
+    for (const f of files(stack)) {
       const text = read(stack, f);
       for (const token of tokens) expect(text).not.toContain(token);
       expect(text).not.toContain("PRIVATE KEY");
@@ -76,19 +91,199 @@ test("secrets are placeholders: stdin files name their entries only", () => {
   }
 });
 
-test("every rendered script passes bash -n, and one of each kind passes shellcheck", () => {
-  const scripts = ["dev", "prod"].flatMap((s) =>
-    rendered[s]!.filter((f) => f.endsWith(".sh")).map((f) => path.join(out, s, f)),
+test("the output starts with the summary, and prod stays under 400 KB", () => {
+  for (const stack of ["dev", "prod"]) {
+    expect(files(stack)[0]).toBe(SUMMARY_FILE);
+    expect(read(stack, SUMMARY_FILE)).toBe(rendered[stack]!.summary);
+  }
+  const bytes = files("prod").reduce((n, f) => n + fs.statSync(path.join(out, "prod", f)).size, 0);
+  expect(bytes).toBeLessThan(400 * 1024);
+});
+
+test("the libraries are written once, without their shebang, and no step file holds them", () => {
+  for (const [i, file] of ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"].entries()) {
+    expect(libraries()[i]).toBe(readScriptFile(file).replace(/^#!.*\n/, ""));
+  }
+  expect(files("prod").filter((f) => f.startsWith("lib/"))).toHaveLength(3);
+  // Every function the libraries define; a step may call them, never define them again.
+  const definitions = libraries()
+    .join("\n")
+    .split("\n")
+    .filter((line) => /^[a-z_]+\(\) \{/.test(line));
+  expect(definitions.length).toBeGreaterThan(30);
+  const libBody = libraries()[0]!;
+  for (const stack of ["dev", "prod"]) {
+    for (const f of stepFiles(stack)) {
+      const text = read(stack, f);
+      expect(text).not.toContain(libBody.slice(0, 2000));
+      for (const d of definitions)
+        expect({ f, defines: text.includes(`\n${d}`) }).toEqual({ f, defines: false });
+      // One line where the libraries run, naming the lib/ files.
+      expect(text.split("\n").filter((l) => l === LIBRARIES_LINE)).toHaveLength(1);
+    }
+  }
+  expect(LIBRARIES_LINE).toContain("../lib/lib.sh ../lib/lib-apt.sh ../lib/lib-kubeadm.sh");
+});
+
+test("a step file with lib/ is exactly the script the program runs on the node", () => {
+  for (const stack of ["dev", "prod"]) {
+    const steps = rendered[stack]!.steps;
+    expect(steps.length).toBeGreaterThan(10);
+    for (const s of steps) {
+      expect(reassembleStep(read(stack, s.file), libraries())).toBe(s.create);
+      if (s.deleteFile)
+        expect(reassembleStep(read(stack, s.deleteFile), libraries())).toBe(s.delete);
+    }
+  }
+});
+
+test("each step file starts with notes: resource, host, triggers, stdin names, delete script", () => {
+  const join = read("prod", "k8s-prod-cp-1/join.sh").split("\n");
+  expect(join[0]).toBe("#!/usr/bin/env bash");
+  expect(join.slice(1, 9)).toEqual([
+    "# ==== npm run render: review notes ====",
+    "# resource: k8s-prod-cp-1-join (its create script)",
+    expect.stringMatching(/^# runs on: {2}k8s-prod-cp-1 \(203\.0\.113\.\d+\), over SSH$/),
+    "# triggers: k8s-prod-cp-1 (replacing one runs the step again)",
+    "# stdin:    certificate-key, token (names only: join.stdin)",
+    "# delete:   no delete script",
+    "# ==== what runs on the node follows; the libraries are in lib/ ====",
+    "# kubeadm-aws step: join. Generated from guest/join.sh; parameters below.",
+  ]);
+  const cp0 = rendered.prod!.nodes.find((n) => n.name === "k8s-prod-cp-0")!;
+  const member = read("prod", "k8s-prod-worker-1/member.sh");
+  expect(member).toContain(`# runs on:  k8s-prod-cp-0 (${cp0.publicIp}), over SSH`);
+  expect(member).toContain("# triggers: k8s-prod-cp-0, k8s-prod-worker-1 (");
+  expect(member).toContain("# stdin:    none\n");
+  expect(member).toContain("# delete:   member.delete.sh\n");
+  expect(member).toContain(
+    "#           skipped when k8s-prod-cp-0 is deleted in the same operation",
   );
+  expect(read("prod", "k8s-prod-worker-1/member.delete.sh")).toContain(
+    "# delete:   this file runs when k8s-prod-worker-1-member is deleted",
+  );
+});
+
+describe("the summary", () => {
+  const summary = () => rendered.prod!.summary;
+  const stepRows = () =>
+    summary()
+      .split("\n## Steps")[1]!
+      .split("\n")
+      .filter((l) => l.startsWith("| k8s-"));
+  const order = () => rendered.prod!.steps.map((s) => s.resource);
+
+  test("lists every node: name, role, zone, instance type, private IP, node name", () => {
+    expect(summary().startsWith("# Rendered plan: stack prod\n")).toBe(true);
+    const nodes = rendered.prod!.nodes;
+    expect(nodes.map((n) => n.name)).toEqual([
+      "k8s-prod-cp-0",
+      "k8s-prod-cp-1",
+      "k8s-prod-cp-2",
+      "k8s-prod-worker-0",
+      "k8s-prod-worker-1",
+      "k8s-prod-worker-2",
+    ]);
+    for (const n of nodes) {
+      expect(summary()).toContain(
+        `| ${n.name} | ${n.role} | ${n.zone} | ${n.instanceType} | ${n.privateIp} | ${n.publicIp} | ${n.nodeName} |`,
+      );
+    }
+    expect(summary()).toContain(
+      "| k8s-prod-cp-1 | control-plane | us-east-1b | m7i.large | 10.0.32.",
+    );
+    expect(summary()).toContain(
+      "| k8s-prod-worker-2 | worker | us-east-1c | m7i.xlarge | 10.0.64.",
+    );
+  });
+
+  test("lists every step in bootstrap order: init before every join, control planes one by one", () => {
+    expect(stepRows().map((r) => r.split(" | ")[0]!.slice(2))).toEqual(order());
+    expect(order()).toHaveLength(rendered.prod!.steps.length);
+    const at = (name: string) => order().indexOf(`k8s-prod-${name}`);
+    for (const name of order().filter((n) => n.endsWith("-join"))) {
+      expect(at("cp-0-init")).toBeLessThan(order().indexOf(name));
+    }
+    expect(at("cp-1-join")).toBeLessThan(at("cp-2-creds"));
+    expect(at("cp-1-member")).toBeLessThan(at("cp-2-member"));
+    expect(order().slice(-2)).toEqual(["k8s-prod-cluster-ready", "k8s-prod-kubeconfig"]);
+    // Every step after the steps it depends on.
+    for (const s of rendered.prod!.steps) {
+      for (const dep of s.after)
+        expect(order().indexOf(dep)).toBeLessThan(order().indexOf(s.resource));
+    }
+  });
+
+  test("says where each step runs and which nodes trigger it", () => {
+    const row = (name: string) => stepRows().find((r) => r.startsWith(`| k8s-prod-${name} |`))!;
+    const ip = (node: string) => rendered.prod!.nodes.find((n) => n.name === node)!.publicIp;
+    expect(row("cp-1-join")).toBe(
+      `| k8s-prod-cp-1-join | k8s-prod-cp-1/join.sh | k8s-prod-cp-1 (${ip("k8s-prod-cp-1")}) | k8s-prod-cp-1 | k8s-prod-cp-1-creds | certificate-key, token | - |`,
+    );
+    expect(row("worker-0-creds")).toContain(
+      `| k8s-prod-cp-0 (${ip("k8s-prod-cp-0")}) | k8s-prod-cp-0, k8s-prod-worker-0 |`,
+    );
+    expect(row("worker-0-member")).toContain(
+      "| k8s-prod-worker-0/member.delete.sh, skipped when k8s-prod-cp-0 goes too |",
+    );
+    expect(row("cluster-ready")).toContain(
+      "| k8s-prod-cp-0, k8s-prod-cp-1, k8s-prod-cp-2, k8s-prod-worker-0, k8s-prod-worker-1, k8s-prod-worker-2 |",
+    );
+  });
+
+  test("holds the pinned versions, the cluster's settings and the warnings", () => {
+    expect(summary()).toContain("| Kubernetes (kubeadm, kubelet, kubectl) | 1.34.2 |");
+    for (const [name, version] of Object.entries(PINNED)) {
+      expect(summary()).toContain(`| ${name} | ${version} |`);
+    }
+    expect(summary()).toContain("| region | us-east-1 |");
+    expect(summary()).toContain("| CNI | calico |");
+    // prod's placeholder CIDRs: accepted by the render, refused by a real run.
+    expect(rendered.prod!.warnings).toEqual([
+      expect.stringMatching(
+        /^a real `pulumi up` refuses this: sshIngressCidrs\[0\] 198\.51\.100\.0\/24/,
+      ),
+      expect.stringMatching(
+        /^a real `pulumi up` refuses this: apiIngressCidrs\[0\] 198\.51\.100\.0\/24/,
+      ),
+    ]);
+    for (const w of rendered.prod!.warnings) expect(summary()).toContain(`- ${w}\n`);
+    expect(rendered.dev!.warnings).toEqual([]);
+    expect(rendered.dev!.summary).toContain("## Warnings\n\n- none\n");
+  });
+});
+
+/** Runs shellcheck on some files; resolves with its output, rejects with its findings. */
+function shellcheck(scripts: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("shellcheck", ["-s", "bash", ...scripts], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(output))));
+  });
+}
+
+test("every rendered script passes bash -n, and one of each kind, with lib/, passes shellcheck", async () => {
+  const scripts = ["dev", "prod"].flatMap((s) => stepFiles(s).map((f) => path.join(out, s, f)));
   expect(scripts.length).toBeGreaterThan(40);
   for (const s of scripts) execFileSync("bash", ["-n", s]);
-  // Scripts of one kind differ only in their parameter values; linting one of each keeps this fast.
+  // Scripts of one kind differ only in their parameter values; linting one of each keeps this
+  // fast. prod (last) has every kind dev has, plus control-plane joins and Calico. A step file
+  // runs with the libraries in place of its marker line: lint it that way, as one script.
   const kinds = new Map<string, string>();
-  // prod (last) has every kind dev has, plus control-plane joins and Calico.
   for (const s of scripts) kinds.set(path.basename(s), s);
-  try {
-    execFileSync("shellcheck", ["-s", "bash", ...kinds.values()], { stdio: "pipe" });
-  } catch (err) {
-    throw new Error(String((err as { stdout?: Buffer }).stdout ?? err));
-  }
+  const whole = fs.mkdtempSync(path.join(out, "whole-"));
+  const wholeFiles = [...kinds].map(([kind, file]) => {
+    const target = path.join(whole, kind);
+    fs.writeFileSync(target, reassembleStep(fs.readFileSync(file, "utf8"), libraries()));
+    return target;
+  });
+  expect(wholeFiles.length).toBeGreaterThanOrEqual(10);
+  // Two halves in parallel: shellcheck is single-threaded and the slowest part of this test.
+  const half = Math.ceil(wholeFiles.length / 2);
+  await Promise.all([shellcheck(wholeFiles.slice(0, half)), shellcheck(wholeFiles.slice(half))]);
 });

@@ -1,0 +1,31 @@
+/**
+ * The choices and defaults of the cluster configuration: a leaf module, so the schema, the rules
+ * and the config type can all import it without a cycle.
+ */
+
+/** The oldest and newest Kubernetes minor versions this program knows how to configure. */
+export const SUPPORTED_KUBERNETES = { minMinor: 29, maxMinor: 35 } as const;
+
+export const CONTAINER_RUNTIMES = ["containerd", "cri-dockerd"] as const;
+export const CNIS = ["flannel", "calico"] as const;
+export const OPERATING_SYSTEMS = ["ubuntu-24.04", "ubuntu-22.04", "debian-12"] as const;
+
+export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
+export type CniName = (typeof CNIS)[number];
+export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
+export type NodeRole = "control-plane" | "worker";
+
+/** Defaults for a small, cheap dev cluster. SSH CIDRs have no default on purpose. */
+export const DEFAULTS = {
+  kubernetesVersion: "1.34.2",
+  containerRuntime: "containerd",
+  cni: "flannel",
+  os: "ubuntu-24.04",
+  controlPlane: { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 },
+  workers: { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 },
+  vpcCidr: "10.0.0.0/16",
+  availabilityZoneCount: 2,
+  podCidr: "10.244.0.0/16",
+  serviceCidr: "10.96.0.0/12",
+  nodePortIngressCidrs: [] as string[],
+} as const;

@@ -1,0 +1,25 @@
+/**
+ * Jest global setup: the tools the tests run for real must be installed. Without them the run
+ * stops at once with what to install, instead of a spawn ENOENT deep in a test.
+ */
+const { spawnSync } = require("child_process");
+
+const TOOLS = [
+  ["shellcheck", "every rendered guest script is linted", "shellcheck"],
+  ["fuser", "the apt lock tests find lock holders with it", "psmisc"],
+  ["bash", "the guest scripts run in it", "bash"],
+];
+
+module.exports = async function requiredTools() {
+  const missing = TOOLS.filter(
+    ([tool]) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0,
+  );
+  if (missing.length === 0) return;
+  const lines = missing.map(([tool, why, pkg]) => `  - ${tool} (${why}): package ${pkg}`);
+  const packages = missing.map(([, , pkg]) => pkg).join(" ");
+  throw new Error(
+    `npm test needs these programs, which are not installed:\n${lines.join("\n")}\n` +
+      `Install them with \`sudo apt-get install -y ${packages}\` (Debian, Ubuntu; the guest tests ` +
+      `expect a Linux machine like the nodes); .ci/run installs them in CI.`,
+  );
+};
