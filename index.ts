@@ -16,9 +16,12 @@ export = async () => {
     clusterName: config.clusterName,
     kubernetesVersion: config.kubernetesVersion,
     apiEndpoint: cluster.apiEndpoint,
+    privateApiEndpoint: cluster.privateApiEndpoint,
     vpcId: cluster.vpcId,
     nodes: cluster.nodes,
     sshUser: cluster.sshUser,
+    bastionIp: cluster.bastionIp,
+    bastionUser: cluster.bastionUser,
     sshPrivateKey: cluster.sshPrivateKey,
     kubeconfig: cluster.kubeconfig,
     // Read back by the next run: keeps zones and placement, refuses create-only changes.

@@ -9,7 +9,7 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/", "/test/e2e/"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   testTimeout: 30000,
-  // Stops the run with what to install when shellcheck, fuser or bash is missing.
+  // Stops the run with what to install when shellcheck, fuser, bash or sshd is missing.
   globalSetup: "<rootDir>/test/support/requiredTools.js",
   // Two cores here and in CI; the default (cores - 1) would run one file at a time.
   maxWorkers: 2,

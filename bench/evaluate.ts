@@ -1,10 +1,20 @@
 /**
  * `npm run bench`: evaluates the program under mocks for 3 + 3 and 3 + 50 nodes and prints the
  * evaluation time and the longest chain of bootstrap commands, so a step that should run in
- * parallel but was made serial shows up as a longer chain. Figures only; nothing asserts time.
+ * parallel but was made serial shows up as a longer chain; then the modeled time to a Ready
+ * cluster, the duration-weighted critical path through the recorded creation graph
+ * (tools/criticalPath.ts, whose durations are modeled estimates with their sources), and whether
+ * a load balancer or a Route 53 record is on it. Figures only; nothing asserts time.
  */
 import { performance } from "perf_hooks";
+import { clock, criticalPath, minutes, onPath, shortType } from "../tools/criticalPath";
 import { installMocks, MOCK_CLUSTER_OPTIONS, settle } from "../tools/mockCloud";
+
+/** What the benchmark reports as on or off the critical path, by type prefix. */
+const WATCHED: [string, string][] = [
+  ["a load balancer", "aws:lb/"],
+  ["a Route 53 record", "aws:route53/record:"],
+];
 
 async function main(): Promise<void> {
   // With the SDK's per-resource stack capture on, as in a real `pulumi up` under ts-node.
@@ -53,6 +63,23 @@ async function main(): Promise<void> {
     );
     console.log(`  longest command chain: ${chain.length} steps`);
     for (const step of chain) console.log(`    ${step}`);
+
+    const modeled = criticalPath(mine);
+    console.log(`  modeled time to Ready: ${minutes(modeled.seconds)}`);
+    console.log(`  critical path: ${modeled.path.length} resources`);
+    const width = Math.max(...modeled.path.map((step) => shortType(step.type).length));
+    for (const step of modeled.path) {
+      const span = `${clock(step.start).padStart(5)} -> ${clock(step.end).padStart(5)}`;
+      console.log(`  ${span}  ${shortType(step.type).padEnd(width)}  ${step.name}`);
+    }
+    for (const [what, prefix] of WATCHED) {
+      const on = onPath(modeled, prefix);
+      console.log(`  ${what} (${prefix}*) on the critical path: ${on ? "yes" : "no"}`);
+    }
+    if (modeled.unknownTypes.length > 0) {
+      console.log(`  modeled with the default duration (add to tools/criticalPath.ts):`);
+      for (const type of modeled.unknownTypes) console.log(`    ${type}`);
+    }
   }
 }
 

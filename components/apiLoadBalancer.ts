@@ -1,10 +1,13 @@
 /**
- * ApiLoadBalancer: an internet-facing network load balancer for the Kubernetes API.
+ * ApiLoadBalancer: a network load balancer for the Kubernetes API, internal (what every node
+ * reaches through the cluster's fixed private name) or internet-facing (publicApi, for
+ * operators, open to apiIngressCidrs only).
  *
- * Client-IP preservation is off on the target group: with it on, a node that reaches the API
- * through the NLB and lands on itself sees its own address as source and the connection times
- * out (the "hairpin" problem; kubeadm#1685, CAPA disables it for the same reason). The health
- * check asks the API server's /readyz over HTTPS, which anonymous clients may read.
+ * The target group, as CAPA does: client-IP preservation off (with it on, a node that reaches
+ * the API through the NLB and lands on itself sees its own address as source and the connection
+ * times out: the "hairpin" problem, kubeadm#1685); an HTTPS /readyz health check, which
+ * anonymous clients may read; a short deregistration delay with connection termination, so a
+ * removed control plane's long-lived watches move to another one instead of hanging.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,27 +17,29 @@ export const API_PORT = 6443;
 
 export interface ApiLoadBalancerArgs {
   readonly clusterName: string;
+  readonly internal: boolean;
   readonly vpcId: pulumi.Input<string>;
   readonly subnetIds: pulumi.Input<string>[];
   readonly securityGroupId: pulumi.Input<string>;
 }
 
 export class ApiLoadBalancer extends pulumi.ComponentResource {
-  /** The NLB's DNS name: the cluster's controlPlaneEndpoint host. */
   public readonly dnsName: pulumi.Output<string>;
+  /** The hosted zone of the NLB's DNS name, for an alias record. */
+  public readonly zoneId: pulumi.Output<string>;
   public readonly targetGroupArn: pulumi.Output<string>;
   public readonly listenerArn: pulumi.Output<string>;
   private readonly listener: aws.lb.Listener;
 
   constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("ApiLoadBalancer"), name, {}, opts);
-    const tags = clusterTags(args.clusterName, { Name: `${args.clusterName}-api` });
+    const tags = clusterTags(args.clusterName, { Name: name });
 
     const lb = new aws.lb.LoadBalancer(
       name,
       {
         loadBalancerType: "network",
-        internal: false,
+        internal: args.internal,
         subnets: args.subnetIds,
         securityGroups: [args.securityGroupId],
         // Any zone's NLB node may forward to a control plane in another zone.
@@ -52,8 +57,8 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         protocol: "TCP",
         targetType: "instance",
         preserveClientIp: "false",
-        // Short drain so a removed control-plane node leaves rotation quickly.
         deregistrationDelay: 30,
+        connectionTermination: true,
         healthCheck: {
           protocol: "HTTPS",
           port: "traffic-port",
@@ -81,6 +86,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     );
 
     this.dnsName = lb.dnsName;
+    this.zoneId = lb.zoneId;
     this.targetGroupArn = targetGroup.arn;
     this.listenerArn = this.listener.arn;
     this.registerOutputs({

@@ -1,26 +1,29 @@
 /**
  * KubeadmCluster: the whole cluster as one component. It validates its input with the same
- * rules as the stack config, then composes Pki, Network, ApiLoadBalancer, Nodes and the
- * bootstrap chain. Another Pulumi program can import it and pass its own configuration;
+ * rules as the stack config, then composes Pki, Network, the API (internal load balancer, the
+ * fixed private name, the optional public load balancer: clusterApi.ts), the bastion, the nodes
+ * and the bootstrap chain. Another Pulumi program can import it and pass its own configuration;
  * `createKubeadmCluster` (createCluster.ts) runs the checks that must come first:
  *
- *   const config = validateClusterConfig({ sshIngressCidrs: ["203.0.113.10/32"] });
+ *   const config = validateClusterConfig({ sshIngressCidrs: ["198.51.100.7/32"] });
  *   const cluster = await createKubeadmCluster(config);
  */
 import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
-import { ApiLoadBalancer } from "./apiLoadBalancer";
 import { MY_IP, usesMyIp } from "../config/callerIp";
-import { createBootstrap } from "./bootstrap/createBootstrap";
 import { ClusterConfig, ClusterConfigInput, validateClusterConfig } from "../config/clusterConfig";
 import { buildRecord, DeploymentRecord } from "../config/deploymentRecord";
 import { sshUserFor } from "../config/images";
+import { pointKubeconfigAt } from "../render/kubeconfigServer";
+import { Bastion } from "./bastionHost";
+import { createBootstrap } from "./bootstrap/createBootstrap";
+import { ClusterApi } from "./clusterApi";
+import { MachineImages } from "./machineImages";
 import { typeToken } from "./naming";
 import { Network } from "./network";
 import { ClusterNode, Nodes } from "./nodes";
 import { Pki } from "./pki";
 import type { PreflightResult } from "./preflight";
-import { allowNodeToApi } from "./securityGroupRules";
 
 export interface KubeadmClusterArgs {
   /** The cluster configuration; validated again here, so a plain object is fine. */
@@ -35,20 +38,26 @@ export interface NodeSummary {
   readonly role: string;
   readonly availabilityZone: string;
   readonly privateIp: string;
+  /** Egress only, in topology public; empty in topology private. */
   readonly publicIp: string;
   readonly nodeName: string;
 }
 
 export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly config: ClusterConfig;
-  /** `https://<nlb-dns>:6443`. */
+  /** Where operators reach the API: the public load balancer, or the private name. */
   public readonly apiEndpoint: pulumi.Output<string>;
+  /** `https://api.<cluster>.k8s.internal:6443`, the controlPlaneEndpoint (inside the VPC). */
+  public readonly privateApiEndpoint: string;
   public readonly vpcId: pulumi.Output<string>;
   public readonly nodes: pulumi.Output<NodeSummary[]>;
   public readonly sshUser: string;
-  /** OpenSSH private key for `ssh <sshUser>@<publicIp>` (secret). */
+  /** `ssh -J <bastionUser>@<bastionIp> <sshUser>@<privateIp>` reaches a node. */
+  public readonly bastionIp: pulumi.Output<string>;
+  public readonly bastionUser: string;
+  /** OpenSSH private key of the nodes and the bastion (secret). */
   public readonly sshPrivateKey: pulumi.Output<string>;
-  /** Admin kubeconfig whose server is the load balancer (secret). */
+  /** Admin kubeconfig (secret): the public load balancer, or localhost for an SSH tunnel. */
   public readonly kubeconfig: pulumi.Output<string>;
   /**
    * What this deployment built, for the next run's checks: export it as the stack output
@@ -58,7 +67,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly deploymentRecord: DeploymentRecord;
   /** Child components, for programs that want to build on them. */
   public readonly network: Network;
-  public readonly apiLoadBalancer: ApiLoadBalancer;
+  public readonly api: ClusterApi;
+  public readonly bastion: Bastion;
   public readonly machines: Nodes;
   /** Every bootstrap command by resource name (tests, the benchmark and the render tool use it). */
   public readonly bootstrapCommands: ReadonlyMap<string, remote.Command>;
@@ -69,46 +79,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     super(typeToken("KubeadmCluster"), name, {}, opts);
     const config = validateClusterConfig(args.config as ClusterConfigInput, pulumi.getStack());
     this.config = config;
-    if (usesMyIp(config)) {
-      throw new Error(
-        `the ingress CIDRs contain ${MY_IP}: resolve it first with resolveMyIp(config)`,
-      );
-    }
+    checkResolved(config, args.preflight);
     const { availabilityZones: zones, placement } = args.preflight;
-    if (zones.length !== config.availabilityZoneCount) {
-      throw new Error(
-        `preflight returned ${zones.length} zones but availabilityZoneCount is ${config.availabilityZoneCount}`,
-      );
-    }
     this.deploymentRecord = buildRecord(config, args.preflight.region, zones, placement);
 
     const pki = new Pki(`${name}-pki`, { clusterName: config.clusterName }, { parent: this });
-
     this.network = new Network(
       `${name}-net`,
-      {
-        clusterName: config.clusterName,
-        vpcCidr: config.vpcCidr,
-        availabilityZones: zones,
-        cni: config.cni,
-        sshIngressCidrs: config.sshIngressCidrs,
-        apiIngressCidrs: config.apiIngressCidrs,
-        nodePortIngressCidrs: config.nodePortIngressCidrs,
-      },
+      { ...config, availabilityZones: zones },
       { parent: this },
     );
-    const sg = this.network.securityGroups;
-
-    this.apiLoadBalancer = new ApiLoadBalancer(
-      `${name}-api`,
-      {
-        clusterName: config.clusterName,
-        vpcId: this.network.vpcId,
-        subnetIds: this.network.subnetIds,
-        securityGroupId: sg.apiLb,
-      },
-      { parent: this },
-    );
+    const sg = this.network.securityGroups.ids;
+    const images = new MachineImages(this);
 
     this.machines = new Nodes(
       `${name}-nodes`,
@@ -116,84 +98,128 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         clusterName: config.clusterName,
         os: config.os,
         amiId: config.amiId,
-        subnetIds: this.network.subnetIds,
-        availabilityZones: this.network.availabilityZones,
+        subnetIds: this.network.nodeSubnetIds,
+        availabilityZones: zones,
         sshPublicKey: pki.sshPublicKey,
+        publicAddresses: config.topology === "public",
+        images,
         controlPlane: {
           ...config.controlPlane,
           architecture: args.preflight.controlPlaneArch,
-          securityGroupIds: [sg.nodes, sg.controlPlane],
+          securityGroupIds: [sg.nodes!, sg.controlPlane!],
           zoneIndexes: placement.controlPlane,
         },
         workers: {
           ...config.workers,
           architecture: args.preflight.workerArch,
-          securityGroupIds: [sg.nodes],
+          securityGroupIds: [sg.nodes!],
           zoneIndexes: placement.workers,
         },
       },
       { parent: this },
     );
-    const allNodes: ClusterNode[] = [...this.machines.controlPlanes, ...this.machines.workers];
-
-    // Every control plane behind the API; every node allowed to reach it through the NLB.
-    const attachments = this.machines.controlPlanes.map((cp) =>
-      this.apiLoadBalancer.attach(`${cp.name}-api-target`, cp.instance.id),
+    this.bastion = new Bastion(
+      `${name}-bastion`,
+      {
+        clusterName: config.clusterName,
+        os: config.os,
+        architecture: args.preflight.bastionArch,
+        instanceType: config.bastion.instanceType,
+        subnetId: this.network.publicSubnetIds[0]!,
+        availabilityZone: zones[0]!,
+        securityGroupId: sg.bastion!,
+        keyName: this.machines.keyName,
+        images,
+      },
+      { parent: this },
     );
-    const joinDependsOn = new Map<string, pulumi.Resource[]>();
-    for (const node of allNodes) {
-      const rule = allowNodeToApi(
-        `${node.name}-api-ingress`,
-        { clusterName: config.clusterName, apiLbGroupId: sg.apiLb, publicIp: node.publicIp },
-        { parent: this },
-      );
-      const attachment = attachments[this.machines.controlPlanes.indexOf(node)];
-      joinDependsOn.set(node.name, attachment ? [rule, attachment] : [rule]);
-    }
+    this.api = new ClusterApi(
+      `${name}-api`,
+      {
+        config,
+        vpcId: this.network.vpcId,
+        nodeSubnetIds: this.network.nodeSubnetIds,
+        publicSubnetIds: this.network.publicSubnetIds,
+        securityGroups: sg,
+        controlPlanes: this.machines.controlPlanes,
+      },
+      { parent: this },
+    );
 
+    const allNodes: ClusterNode[] = [...this.machines.controlPlanes, ...this.machines.workers];
     this.sshUser = sshUserFor(config.os);
     this.sshPrivateKey = pki.sshPrivateKey;
+    this.bastionIp = this.bastion.publicIp;
+    this.bastionUser = this.bastion.sshUser;
     const bootstrap = createBootstrap(name, {
       config,
       controlPlanes: this.machines.controlPlanes,
       workers: this.machines.workers,
       sshUser: this.sshUser,
       sshPrivateKey: pki.sshPrivateKey,
-      apiEndpointHost: this.apiLoadBalancer.dnsName,
+      bastion: { host: this.bastion.publicIp, user: this.bastion.sshUser },
+      apiEndpointHost: this.api.privateName,
       pki,
-      networkPath: this.network.pathResources,
-      initDependsOn: [attachments[0]!, ...(joinDependsOn.get(allNodes[0]!.name) ?? [])],
-      joinDependsOn,
+      networkPath: [...this.network.pathResources, ...this.bastion.pathResources],
+      workerJoinDependsOn: this.api.workerPath,
       parent: this,
     });
 
-    this.kubeconfig = bootstrap.kubeconfig;
+    this.privateApiEndpoint = `https://${this.api.privateName}:6443`;
+    this.apiEndpoint = this.api.operatorServer;
+    this.kubeconfig = pulumi.secret(
+      pulumi
+        .all([bootstrap.kubeconfig, this.api.operatorServer])
+        .apply(([kubeconfig, server]) =>
+          pointKubeconfigAt(kubeconfig, server, this.api.privateName),
+        ),
+    );
     this.bootstrapCommands = bootstrap.commands;
     this.bootstrapArtifacts = bootstrap.artifacts;
-    this.apiEndpoint = pulumi.interpolate`https://${this.apiLoadBalancer.dnsName}:6443`;
     this.vpcId = this.network.vpcId;
-    this.nodes = pulumi.all(
-      allNodes.map((n) =>
-        pulumi
-          .all([n.privateIp, n.publicIp, n.privateDns])
-          .apply(([privateIp, publicIp, nodeName]) => ({
-            name: n.name,
-            role: n.role,
-            availabilityZone: n.availabilityZone,
-            privateIp,
-            publicIp,
-            nodeName,
-          })),
-      ),
-    );
+    this.nodes = nodeSummaries(allNodes);
     this.registerOutputs({
       apiEndpoint: this.apiEndpoint,
+      privateApiEndpoint: this.privateApiEndpoint,
       vpcId: this.vpcId,
       nodes: this.nodes,
       sshUser: this.sshUser,
+      bastionIp: this.bastionIp,
+      bastionUser: this.bastionUser,
       sshPrivateKey: this.sshPrivateKey,
       kubeconfig: this.kubeconfig,
       deploymentRecord: this.deploymentRecord,
     });
   }
+}
+
+/** The component builds from resolved input only: my-ip replaced, the zones checked. */
+function checkResolved(config: ClusterConfig, preflight: PreflightResult): void {
+  if (usesMyIp(config)) {
+    throw new Error(
+      `the ingress CIDRs contain ${MY_IP}: resolve it first with resolveMyIp(config)`,
+    );
+  }
+  if (preflight.availabilityZones.length !== config.availabilityZoneCount) {
+    throw new Error(
+      `preflight returned ${preflight.availabilityZones.length} zones but availabilityZoneCount is ${config.availabilityZoneCount}`,
+    );
+  }
+}
+
+function nodeSummaries(nodes: readonly ClusterNode[]): pulumi.Output<NodeSummary[]> {
+  return pulumi.all(
+    nodes.map((n) =>
+      pulumi
+        .all([n.privateIp, n.publicIp, n.privateDns])
+        .apply(([privateIp, publicIp, nodeName]) => ({
+          name: n.name,
+          role: n.role,
+          availabilityZone: n.availabilityZone,
+          privateIp,
+          publicIp: publicIp ?? "",
+          nodeName,
+        })),
+    ),
+  );
 }

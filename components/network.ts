@@ -1,26 +1,36 @@
 /**
- * Network: a VPC, one public subnet per availability zone (zone index k in subnet slot k, fixed
- * for life: see config/cidr.ts), an internet gateway and its route, and the security groups of
- * the cluster with exactly the ports kubeadm and the CNI need.
+ * Network: a VPC with one node subnet per availability zone (zone index k in subnet slot k, fixed
+ * for life: config/cidr.ts), an internet gateway, and the security groups of the cluster.
  *
- * `pathResources` lists everything the SSH steps' path and work depend on (gateway, route, route
- * table associations, every rule). Every remote step depends on all of them, so the engine
- * deletes none of them before the steps, and keeps them when a step's delete fails (its
- * transitive dependencies are held back: deployment_executor.go, erroredDeps).
+ * - topology public: the node subnets are public (nodes get public addresses for egress only;
+ *   their security group admits nothing from the internet), and hold the bastion and the
+ *   public load balancer too. No NAT cost.
+ * - topology private: the node subnets are private and reach the internet through NAT gateways
+ *   (natGateways.ts) in small public "edge" subnets, which also hold the bastion and the public
+ *   load balancer. No node has a public address.
+ *
+ * `pathResources` lists everything the SSH steps' path and work depend on (gateway, routes,
+ * route table associations, NAT gateways, every rule). Every remote step depends on all of them,
+ * so the engine deletes none of them before the steps, and keeps them when a step's delete fails
+ * (its transitive dependencies are held back: pulumi v3.248.0 deployment_executor.go, erroredDeps).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { nodeSubnetCidr } from "../config/cidr";
-import type { CniName } from "../config/clusterConfig";
+import { edgeSubnetCidr, nodeSubnetCidr } from "../config/cidr";
+import type { CniName, NatGatewayMode, Topology } from "../config/clusterConfig";
+import { createNatGateways } from "./natGateways";
 import { clusterTags, typeToken } from "./naming";
 import { createSecurityGroupRules, SecurityGroups } from "./securityGroupRules";
 
 export interface NetworkArgs {
   readonly clusterName: string;
   readonly vpcCidr: string;
-  /** Zone names by zone index; one subnet per zone, in the zone index's slot. */
+  /** Zone names by zone index; one node subnet per zone, in the zone index's slot. */
   readonly availabilityZones: readonly string[];
+  readonly topology: Topology;
+  readonly natGateways: NatGatewayMode;
   readonly cni: CniName;
+  readonly publicApi: boolean;
   readonly sshIngressCidrs: readonly string[];
   readonly apiIngressCidrs: readonly string[];
   readonly nodePortIngressCidrs: readonly string[];
@@ -28,9 +38,12 @@ export interface NetworkArgs {
 
 export class Network extends pulumi.ComponentResource {
   public readonly vpcId: pulumi.Output<string>;
-  public readonly subnetIds: pulumi.Output<string>[];
-  /** Subnet CIDRs, index-aligned with `subnetIds` and `availabilityZones`. */
-  public readonly subnetCidrs: string[];
+  /** The subnets the nodes and the internal load balancer use, by zone index. */
+  public readonly nodeSubnetIds: pulumi.Output<string>[];
+  /** Node subnet CIDRs, by zone index. */
+  public readonly nodeSubnetCidrs: string[];
+  /** Public subnets, by zone index: the bastion's and the public load balancer's. */
+  public readonly publicSubnetIds: pulumi.Output<string>[];
   public readonly availabilityZones: readonly string[];
   public readonly securityGroups: SecurityGroups;
   /** The network path and rules every SSH step needs (see the file comment). */
@@ -39,77 +52,103 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Network"), name, {}, opts);
     const tags = (extra: Record<string, string>) => clusterTags(args.clusterName, extra);
+    const parent = { parent: this };
+    const priv = args.topology === "private";
 
     const vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
       {
         cidrBlock: args.vpcCidr,
-        // Private DNS names (ip-10-0-0-10.ec2.internal) are the Kubernetes node names.
+        // Private DNS names (ip-10-0-0-10.ec2.internal) are the Kubernetes node names, and the
+        // private hosted zone of the API name needs the VPC's DNS.
         enableDnsHostnames: true,
         enableDnsSupport: true,
         tags: tags({ Name: `${args.clusterName}-vpc` }),
       },
-      { parent: this },
+      parent,
     );
-
     const igw = new aws.ec2.InternetGateway(
       `${name}-igw`,
       { vpcId: vpc.id, tags: tags({ Name: `${args.clusterName}-igw` }) },
-      { parent: this },
+      parent,
     );
-
-    const routeTable = new aws.ec2.RouteTable(
+    const publicTable = new aws.ec2.RouteTable(
       `${name}-public`,
       { vpcId: vpc.id, tags: tags({ Name: `${args.clusterName}-public` }) },
-      { parent: this },
+      parent,
     );
-    const route = new aws.ec2.Route(
+    const publicRoute = new aws.ec2.Route(
       `${name}-default-route`,
-      { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
-      { parent: this },
+      { routeTableId: publicTable.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
+      parent,
     );
 
-    this.subnetCidrs = args.availabilityZones.map((_, i) => nodeSubnetCidr(args.vpcCidr, i));
-    this.availabilityZones = args.availabilityZones;
-    const associations: pulumi.Resource[] = [];
-    this.subnetIds = args.availabilityZones.map((az, i) => {
-      const subnet = new aws.ec2.Subnet(
-        `${name}-public-${i}`,
+    const path: pulumi.Resource[] = [igw, publicRoute];
+    const subnet = (kind: "nodes" | "edge", i: number, cidr: string, isPublic: boolean) => {
+      const az = args.availabilityZones[i]!;
+      const s = new aws.ec2.Subnet(
+        `${name}-${kind}-${i}`,
         {
           vpcId: vpc.id,
           availabilityZone: az,
-          cidrBlock: this.subnetCidrs[i]!,
-          mapPublicIpOnLaunch: true,
-          tags: tags({ Name: `${args.clusterName}-public-${az}` }),
+          cidrBlock: cidr,
+          mapPublicIpOnLaunch: isPublic,
+          tags: tags({ Name: `${args.clusterName}-${kind}-${az}` }),
         },
-        { parent: this },
+        parent,
       );
-      associations.push(
-        new aws.ec2.RouteTableAssociation(
-          `${name}-public-${i}`,
-          { subnetId: subnet.id, routeTableId: routeTable.id },
-          { parent: this },
-        ),
+      if (isPublic) {
+        path.push(
+          new aws.ec2.RouteTableAssociation(
+            `${name}-${kind}-${i}`,
+            { subnetId: s.id, routeTableId: publicTable.id },
+            parent,
+          ),
+        );
+      }
+      return s;
+    };
+
+    this.availabilityZones = args.availabilityZones;
+    this.nodeSubnetCidrs = args.availabilityZones.map((_, i) => nodeSubnetCidr(args.vpcCidr, i));
+    const nodeSubnets = this.nodeSubnetCidrs.map((cidr, i) => subnet("nodes", i, cidr, !priv));
+    this.nodeSubnetIds = nodeSubnets.map((s) => s.id);
+    if (priv) {
+      const edges = args.availabilityZones.map((_, i) =>
+        subnet("edge", i, edgeSubnetCidr(args.vpcCidr, i), true),
       );
-      return subnet.id;
-    });
+      this.publicSubnetIds = edges.map((s) => s.id);
+      path.push(
+        ...createNatGateways(name, {
+          clusterName: args.clusterName,
+          mode: args.natGateways,
+          vpcId: vpc.id,
+          edgeSubnetIds: this.publicSubnetIds,
+          nodeSubnetIds: this.nodeSubnetIds,
+          dependsOn: [igw],
+          parent: this,
+        }),
+      );
+    } else {
+      this.publicSubnetIds = this.nodeSubnetIds;
+    }
 
     this.securityGroups = createSecurityGroupRules(name, {
       clusterName: args.clusterName,
       vpcId: vpc.id,
       cni: args.cni,
+      publicApi: args.publicApi,
       sshIngressCidrs: args.sshIngressCidrs,
       apiIngressCidrs: args.apiIngressCidrs,
       nodePortIngressCidrs: args.nodePortIngressCidrs,
       parent: this,
     });
-
-    this.pathResources = [igw, route, ...associations, ...this.securityGroups.rules.values()];
+    this.pathResources = [...path, ...this.securityGroups.rules.values()];
     this.vpcId = vpc.id;
     this.registerOutputs({
       vpcId: this.vpcId,
-      subnetIds: this.subnetIds,
-      securityGroups: this.securityGroups,
+      nodeSubnetIds: this.nodeSubnetIds,
+      publicSubnetIds: this.publicSubnetIds,
     });
   }
 }

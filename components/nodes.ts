@@ -7,7 +7,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupConfig, NodeRole, OperatingSystem } from "../config/clusterConfig";
-import { Ec2Architecture, imageQuery } from "../config/images";
+import type { Ec2Architecture } from "../config/images";
+import { encryptedRoot, IMDS_V2_ONLY } from "./instanceHardening";
+import type { MachineImages } from "./machineImages";
 import { clusterTags, typeToken } from "./naming";
 
 export type { NodeRole };
@@ -27,6 +29,9 @@ export interface NodesArgs {
   readonly subnetIds: pulumi.Input<string>[];
   readonly availabilityZones: readonly string[];
   readonly sshPublicKey: pulumi.Input<string>;
+  /** Public topology: nodes get a public address (egress only). */
+  readonly publicAddresses: boolean;
+  readonly images: MachineImages;
   readonly controlPlane: NodeGroupArgs;
   readonly workers: NodeGroupArgs;
 }
@@ -60,32 +65,7 @@ export class Nodes extends pulumi.ComponentResource {
     );
     this.keyName = keyPair.keyName;
 
-    const images = new Map<Ec2Architecture, pulumi.Output<string>>();
-    const imageFor = (arch: Ec2Architecture): pulumi.Output<string> => {
-      if (args.amiId) return pulumi.output(args.amiId);
-      if (!images.has(arch)) {
-        const q = imageQuery(args.os, arch);
-        images.set(
-          arch,
-          aws.ec2
-            .getAmiOutput(
-              {
-                mostRecent: true,
-                owners: [q.owner],
-                filters: [
-                  { name: "name", values: [q.namePattern] },
-                  { name: "architecture", values: [arch] },
-                  { name: "virtualization-type", values: ["hvm"] },
-                  { name: "root-device-type", values: ["ebs"] },
-                ],
-              },
-              { parent: this },
-            )
-            .apply((ami) => ami.id),
-        );
-      }
-      return images.get(arch)!;
-    };
+    const imageFor = (arch: Ec2Architecture) => args.images.imageFor(args.os, arch, args.amiId);
 
     const group = (role: NodeRole, g: NodeGroupArgs, label: string): ClusterNode[] =>
       Array.from({ length: g.count }, (_, index) => {
@@ -103,19 +83,11 @@ export class Nodes extends pulumi.ComponentResource {
             availabilityZone: args.availabilityZones[zone]!,
             vpcSecurityGroupIds: g.securityGroupIds,
             keyName: keyPair.keyName,
-            associatePublicIpAddress: true,
-            metadataOptions: {
-              httpEndpoint: "enabled",
-              httpTokens: "required",
-              // 1 keeps pods (one network hop further) away from the instance's credentials.
-              httpPutResponseHopLimit: 1,
-            },
-            rootBlockDevice: {
-              volumeType: "gp3",
-              volumeSize: g.rootVolumeSizeGiB,
-              encrypted: true,
-              deleteOnTermination: true,
-            },
+            // Public topology: an address for egress only (the nodes' group admits nothing from
+            // the internet). Private topology: none; egress goes through the NAT gateways.
+            associatePublicIpAddress: args.publicAddresses,
+            metadataOptions: IMDS_V2_ONLY,
+            rootBlockDevice: encryptedRoot(g.rootVolumeSizeGiB),
             tags: clusterTags(args.clusterName, {
               Name: nodeName,
               "kubeadm-aws/role": role,

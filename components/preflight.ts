@@ -35,6 +35,7 @@ export const MINIMUMS = {
 export interface PreflightResult {
   readonly controlPlaneArch: Ec2Architecture;
   readonly workerArch: Ec2Architecture;
+  readonly bastionArch: Ec2Architecture;
   readonly region: string;
   /** The zones in use, by zone index (index k owns node subnet slot k). */
   readonly availabilityZones: readonly string[];
@@ -145,6 +146,46 @@ async function checkGroup(
   return arch;
 }
 
+/** The bastion's type: it exists, has an architecture we have images for, and zone 0 offers it. */
+async function checkBastion(
+  config: ClusterConfig,
+  lookups: PreflightLookups,
+  problems: string[],
+): Promise<Ec2Architecture> {
+  const type = config.bastion.instanceType;
+  try {
+    const facts = await lookups.instanceType(type);
+    const arch = pickArchitecture(facts.supportedArchitectures);
+    if (arch) return arch;
+    problems.push(
+      `bastion.instanceType ${type} runs ${facts.supportedArchitectures.join("/")}, but images exist only for x86_64 and arm64`,
+    );
+  } catch (err) {
+    problems.push(
+      `bastion.instanceType ${type} is not an instance type offered in this region (${(err as Error).message.split("\n")[0]}); the default is t4g.nano`,
+    );
+  }
+  return "arm64";
+}
+
+/** The bastion lives in zone index 0: that zone must offer its type. */
+async function bastionZoneProblems(
+  config: ClusterConfig,
+  lookups: PreflightLookups,
+  zones: readonly string[],
+): Promise<string[]> {
+  const zone = zones[0];
+  if (zone === undefined) return [];
+  const offered = await lookups
+    .instanceTypeOfferings(config.bastion.instanceType)
+    .catch(() => [] as readonly string[]);
+  if (offered.length === 0 || offered.includes(zone)) return [];
+  return [
+    `bastion.instanceType ${config.bastion.instanceType} is not offered in ${zone}, the cluster's first zone, where the bastion goes; ` +
+      `pick a type offered there`,
+  ];
+}
+
 async function imageArchitecture(
   config: ClusterConfig,
   lookups: PreflightLookups,
@@ -222,15 +263,23 @@ export async function preflight(
   const groupProblems: string[] = [];
   const types = new Map<string, InstanceTypeFacts>();
   const imageArch = await imageArchitecture(config, lookups, groupProblems);
-  const [controlPlaneArch, workerArch, regionZones, offerings, vcpuQuota, rulesPerGroup] =
-    await Promise.all([
-      checkGroup("controlPlane", config, lookups, groupProblems, imageArch, types),
-      checkGroup("workers", config, lookups, groupProblems, imageArch, types),
-      lookups.availabilityZones(),
-      offeringsOf(config, lookups),
-      lookups.quota(QUOTAS.standardVcpus.serviceCode, QUOTAS.standardVcpus.quotaCode),
-      lookups.quota(QUOTAS.rulesPerGroup.serviceCode, QUOTAS.rulesPerGroup.quotaCode),
-    ]);
+  const [
+    controlPlaneArch,
+    workerArch,
+    bastionArch,
+    regionZones,
+    offerings,
+    vcpuQuota,
+    rulesPerGroup,
+  ] = await Promise.all([
+    checkGroup("controlPlane", config, lookups, groupProblems, imageArch, types),
+    checkGroup("workers", config, lookups, groupProblems, imageArch, types),
+    checkBastion(config, lookups, groupProblems),
+    lookups.availabilityZones(),
+    offeringsOf(config, lookups),
+    lookups.quota(QUOTAS.standardVcpus.serviceCode, QUOTAS.standardVcpus.quotaCode),
+    lookups.quota(QUOTAS.rulesPerGroup.serviceCode, QUOTAS.rulesPerGroup.quotaCode),
+  ]);
   const quotaFacts = { vcpuQuota, rulesPerGroup, types };
   groupProblems.push(
     ...vcpuQuotaProblems(config, quotaFacts),
@@ -242,12 +291,14 @@ export async function preflight(
     regionZones,
     offerings,
   });
+  groupProblems.push(...(await bastionZoneProblems(config, lookups, zoneChoice.zones)));
   problems.push(...judged(groupProblems), ...judged(zoneChoice.problems));
   if (problems.length > 0) throw new ConfigError(problems);
   const zoneCount = zoneChoice.zones.length;
   return {
     controlPlaneArch,
     workerArch,
+    bastionArch,
     region,
     availabilityZones: zoneChoice.zones,
     placement: {

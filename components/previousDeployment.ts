@@ -16,6 +16,7 @@
  * - A failed `up` that never registered outputs leaves the previous record in place.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../config/clusterConfig";
 import { DeploymentRecord, parseRecord, RECORD_OUTPUT } from "../config/deploymentRecord";
 
 /** This stack's fully qualified name, the form every backend accepts (`org/project/stack`). */
@@ -27,5 +28,17 @@ export async function readPreviousDeployment(): Promise<DeploymentRecord | undef
   const result = (await pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", {
     name: ownStackName(),
   })) as { outputs?: Record<string, unknown> } | undefined;
-  return parseRecord(result?.outputs?.[RECORD_OUTPUT]);
+  const outputs = result?.outputs ?? {};
+  if (outputs[RECORD_OUTPUT] === undefined && outputs.nodes !== undefined) {
+    // Built by 0.1, before the record: its API endpoint is the public load balancer's name,
+    // written into every certificate and kubeconfig on its nodes. This version builds on a fixed
+    // private name and would break that cluster, so it leaves it alone.
+    throw new ConfigError([
+      `stack ${pulumi.getStack()} holds a cluster built by an earlier version of this program ` +
+        `(its outputs have no ${RECORD_OUTPUT}); its API endpoint is baked into its certificates, ` +
+        `and this version would change it: keep managing it with the version that built it, or ` +
+        `build a new cluster in a new stack`,
+    ]);
+  }
+  return parseRecord(outputs[RECORD_OUTPUT]);
 }

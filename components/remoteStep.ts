@@ -21,9 +21,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { remoteInvocation, StepName } from "../render/script";
 
 export interface SshTarget {
+  /** The node's private address. */
   readonly host: pulumi.Input<string>;
   readonly user: string;
+  /** The key of both the node and the proxy. */
   readonly privateKey: pulumi.Input<string>;
+  /** The bastion the connection goes through. */
+  readonly proxy: { readonly host: pulumi.Input<string>; readonly user: string };
 }
 
 export interface RemoteStepArgs {
@@ -70,11 +74,19 @@ export function remoteStep(name: string, args: RemoteStepArgs): remote.Command {
         host: args.target.host,
         user: args.target.user,
         privateKey: args.target.privateKey,
-        // pulumi-command has no delay between dial attempts (pulumi-command#1238); while an
-        // instance boots each attempt times out after perDialTimeout, so unlimited attempts are
-        // bounded by the step's create timeout instead.
+        // While an instance boots each attempt times out after perDialTimeout, so unlimited
+        // attempts are bounded by the step's create timeout instead. Through a proxy the limit
+        // applies to the hop from the bastion to the node (remote/connection.go Dial).
         dialErrorLimit: args.firstContact ? -1 : 20,
         perDialTimeout: 30,
+        proxy: {
+          host: args.target.proxy.host,
+          user: args.target.proxy.user,
+          privateKey: args.target.privateKey,
+          // On the first contact the bastion itself may still be booting.
+          dialErrorLimit: args.firstContact ? -1 : 20,
+          perDialTimeout: 30,
+        },
       },
       create: invoke(args.script),
       update: args.producesOutput ? invoke(args.script) : UPDATE_NOTICE,

@@ -36,11 +36,16 @@ export const CONFIG_KEYS = [
   "sshIngressCidrs",
   "apiIngressCidrs",
   "nodePortIngressCidrs",
+  "publicApi",
+  "topology",
+  "natGateways",
+  "bastion",
 ] as const;
 
 const LISTS = new Set(["sshIngressCidrs", "apiIngressCidrs", "nodePortIngressCidrs"]);
-const OBJECTS = new Set(["controlPlane", "workers"]);
+const OBJECTS = new Set(["controlPlane", "workers", "bastion"]);
 const NUMERIC = new Set(["availabilityZoneCount"]);
+const BOOLEAN = new Set(["publicApi"]);
 
 /** What the stack's config says, before the rules: parsed values and what could not be read. */
 export interface RawConfig {
@@ -63,6 +68,10 @@ function pathCommands(key: string, raw: string): string {
     );
     return [`pulumi config rm ${key}`, ...sets].join(" && ");
   }
+  if (key === "bastion") {
+    const type = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(raw.trim()) ? raw.trim() : "t4g.nano";
+    return `pulumi config rm bastion && pulumi config set --path bastion.instanceType ${type}`;
+  }
   const count = /^\d+$/.test(raw.trim()) ? raw.trim() : "3";
   return `pulumi config rm ${key} && pulumi config set --path ${key}.count ${count}`;
 }
@@ -80,7 +89,9 @@ function readStructured(key: string, raw: string): { value?: unknown; problem?: 
   if ((LISTS.has(key) && isList) || (OBJECTS.has(key) && isObject)) return { value };
   const shape = LISTS.has(key)
     ? "a list"
-    : "an object with count, instanceType and rootVolumeSizeGiB";
+    : key === "bastion"
+      ? "an object with instanceType"
+      : "an object with count, instanceType and rootVolumeSizeGiB";
   return {
     problem:
       `${key} must be ${shape}, but it is set to the text ${JSON.stringify(raw)}: set it with ` +
@@ -106,6 +117,10 @@ export function readConfigInput(config: pulumi.Config): RawConfig {
       }
     } else if (NUMERIC.has(key)) {
       input[key] = /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    } else if (BOOLEAN.has(key)) {
+      // The CLI stores a top-level value as text: `pulumi config set publicApi false`.
+      const text = raw.trim().toLowerCase();
+      input[key] = text === "true" ? true : text === "false" ? false : raw;
     } else {
       input[key] = raw;
     }

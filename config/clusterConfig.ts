@@ -19,9 +19,23 @@ export {
   OPERATING_SYSTEMS,
   SUPPORTED_KUBERNETES,
 } from "./defaults";
-export type { CniName, ContainerRuntime, NodeRole, OperatingSystem } from "./defaults";
+export type {
+  CniName,
+  ContainerRuntime,
+  NatGatewayMode,
+  NodeRole,
+  OperatingSystem,
+  Topology,
+} from "./defaults";
+export { apiEndpointName, NAT_GATEWAYS, privateZoneName, TOPOLOGIES } from "./defaults";
 import { DEFAULTS } from "./defaults";
-import type { CniName, ContainerRuntime, OperatingSystem } from "./defaults";
+import type {
+  CniName,
+  ContainerRuntime,
+  NatGatewayMode,
+  OperatingSystem,
+  Topology,
+} from "./defaults";
 
 /** One group of identical nodes. */
 export interface NodeGroupConfig {
@@ -52,15 +66,24 @@ export interface ClusterConfig {
   readonly sshIngressCidrs: readonly string[];
   readonly apiIngressCidrs: readonly string[];
   readonly nodePortIngressCidrs: readonly string[];
+  /** An internet-facing load balancer for operators, open to apiIngressCidrs only. */
+  readonly publicApi: boolean;
+  readonly topology: Topology;
+  /** NAT gateways of the private topology. */
+  readonly natGateways: NatGatewayMode;
+  /** The SSH hop: every remote step goes through it. */
+  readonly bastion: { readonly instanceType: string };
 }
 
 /** What a caller may give: every key optional except what has no safe default. */
 export type ClusterConfigInput = {
   [K in keyof ClusterConfig]?: K extends "controlPlane" | "workers"
     ? Partial<NodeGroupConfig>
-    : ClusterConfig[K] extends readonly string[]
-      ? string[]
-      : ClusterConfig[K];
+    : K extends "bastion"
+      ? { instanceType?: string }
+      : ClusterConfig[K] extends readonly string[]
+        ? string[]
+        : ClusterConfig[K];
 };
 
 /** Raised with every problem found; the message lists them one per line. */
@@ -121,6 +144,10 @@ function withDefaults(input: ClusterConfigInput, stackName: string): ClusterConf
     sshIngressCidrs: ssh,
     apiIngressCidrs: input.apiIngressCidrs ?? ssh,
     nodePortIngressCidrs: input.nodePortIngressCidrs ?? [...DEFAULTS.nodePortIngressCidrs],
+    publicApi: input.publicApi ?? DEFAULTS.publicApi,
+    topology: input.topology ?? DEFAULTS.topology,
+    natGateways: input.natGateways ?? DEFAULTS.natGateways,
+    bastion: { ...DEFAULTS.bastion, ...stripUndefined(input.bastion) },
   } as ClusterConfig;
 }
 

@@ -3,7 +3,13 @@
  * enough for the fixed subnet layout, a pod range with a /24 per node, a service range kubeadm
  * accepts, SSH CIDRs present.
  */
-import { awsUsableAddresses, cidrsOverlap, nodeSubnetPrefix, prefixLength } from "./cidr";
+import {
+  awsUsableAddresses,
+  cidrsOverlap,
+  edgeSubnetPrefix,
+  nodeSubnetPrefix,
+  prefixLength,
+} from "./cidr";
 import type { ClusterConfig } from "./clusterConfig";
 
 /**
@@ -87,6 +93,13 @@ function vpcSizeProblems(c: ClusterConfig, countsValid: boolean): string[] {
   if (prefix < 16 || prefix > 28) {
     return [
       `vpcCidr ${c.vpcCidr} has a /${prefix} prefix; AWS allows VPC CIDRs from /16 to /28: use a /16 such as 10.0.0.0/16`,
+    ];
+  }
+  if (c.topology === "private" && edgeSubnetPrefix(c.vpcCidr) > 28) {
+    return [
+      `vpcCidr ${c.vpcCidr} is too small for topology private: its public edge subnets (bastion, ` +
+        `NAT gateways, load balancer) each get a sixty-fourth of the VPC, a /${edgeSubnetPrefix(c.vpcCidr)}, ` +
+        `but AWS subnets are at most /28: use a /22 or larger, such as the default 10.0.0.0/16`,
     ];
   }
   if (!countsValid) return [];

@@ -9,8 +9,10 @@ import {
   CNIS,
   CONTAINER_RUNTIMES,
   DEFAULTS,
+  NAT_GATEWAYS,
   OPERATING_SYSTEMS,
   SUPPORTED_KUBERNETES,
+  TOPOLOGIES,
 } from "./defaults";
 
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
@@ -162,6 +164,21 @@ export const configSchema = z.strictObject({
   sshIngressCidrs: cidrList,
   apiIngressCidrs: cidrList,
   nodePortIngressCidrs: cidrList,
+  publicApi: z.boolean({
+    error: (i) =>
+      `must be true or false (got ${show(i.input)}): true adds an internet-facing load balancer ` +
+      `for operators, false leaves the API reachable only inside the VPC`,
+  }),
+  topology: oneOf(TOPOLOGIES),
+  natGateways: oneOf(NAT_GATEWAYS),
+  bastion: z.strictObject(
+    {
+      instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
+        error: (i) => `is not an EC2 instance type such as t4g.nano (got ${show(i.input)})`,
+      }),
+    },
+    { error: (i) => `must be an object with instanceType (got ${show(i.input)})` },
+  ),
 });
 
 /** Key path as the user writes it with `pulumi config set --path`. */

@@ -9,11 +9,17 @@ export const SUPPORTED_KUBERNETES = { minMinor: 29, maxMinor: 35 } as const;
 export const CONTAINER_RUNTIMES = ["containerd", "cri-dockerd"] as const;
 export const CNIS = ["flannel", "calico"] as const;
 export const OPERATING_SYSTEMS = ["ubuntu-24.04", "ubuntu-22.04", "debian-12"] as const;
+/** public: nodes in public subnets (egress only); private: nodes behind NAT gateways. */
+export const TOPOLOGIES = ["public", "private"] as const;
+/** private topology: one NAT gateway for the cluster, or one per zone (no cross-zone egress). */
+export const NAT_GATEWAYS = ["single", "perZone"] as const;
 
 export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
 export type CniName = (typeof CNIS)[number];
 export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
 export type NodeRole = "control-plane" | "worker";
+export type Topology = (typeof TOPOLOGIES)[number];
+export type NatGatewayMode = (typeof NAT_GATEWAYS)[number];
 
 /** Defaults for a small, cheap dev cluster. SSH CIDRs have no default on purpose. */
 export const DEFAULTS = {
@@ -28,4 +34,23 @@ export const DEFAULTS = {
   podCidr: "10.244.0.0/16",
   serviceCidr: "10.96.0.0/12",
   nodePortIngressCidrs: [] as string[],
+  publicApi: true,
+  topology: "public",
+  natGateways: "single",
+  // The smallest Graviton type: an SSH hop needs almost nothing.
+  bastion: { instanceType: "t4g.nano" },
 } as const;
+
+/** The private DNS zone of a cluster, attached to its VPC only. */
+export function privateZoneName(clusterName: string): string {
+  return `${clusterName}.k8s.internal`;
+}
+
+/**
+ * The cluster's fixed API name: `controlPlaneEndpoint` and a SAN of the API certificate, known
+ * before anything exists (it follows from the create-only clusterName), resolved inside the VPC
+ * to the internal load balancer. `.internal` is reserved for private use (ICANN, 2024).
+ */
+export function apiEndpointName(clusterName: string): string {
+  return `api.${privateZoneName(clusterName)}`;
+}

@@ -26,6 +26,8 @@ export const CREATE_ONLY = {
   cni: "the pod network is installed once: a change would swap the firewall rules under the running CNI and break pod traffic",
   containerRuntime: "nodes are prepared once: running nodes would keep their runtime",
   os: "each node keeps the image it was built from, and with it its SSH user",
+  topology:
+    "the nodes' subnets, addresses and routes are fixed when they are created: a change would move every node",
 } as const satisfies Partial<Record<keyof ClusterConfig, string>>;
 export type CreateOnlyKey = keyof typeof CREATE_ONLY;
 

@@ -1,25 +1,33 @@
 /**
- * The cluster's firewall as data: every security-group rule of the three groups, with its
- * protocol, ports and source (a CIDR or another group). components/securityGroupRules.ts turns
- * it into resources; the quota check counts it; tests assert the exact matrix.
+ * The cluster's firewall as data: every security-group rule, with its protocol, ports and source
+ * (a CIDR or another group). components/securityGroupRules.ts turns it into resources; the quota
+ * check counts it; tests assert the exact matrix. Between the cluster's own machines every rule
+ * references a group, so the number of rules never grows with the number of nodes.
  *
- * Three groups:
- * - `apiLb`: the API network load balancer (6443 from the API CIDRs and the nodes' public IPs).
- * - `controlPlane`: API from the load balancer and the nodes, etcd only between control planes.
- * - `nodes`: on every node: SSH from the SSH CIDRs, kubelet/kube-proxy/CNI only between nodes,
- *   NodePorts only from configured CIDRs, egress to the internet for packages and images.
+ * Groups:
+ * - `bastion`: SSH from sshIngressCidrs; out only to the nodes' SSH and to package mirrors.
+ * - `apiInternal`: the internal API load balancer: 6443 from the nodes and the bastion.
+ * - `apiPublic` (publicApi only): the internet-facing API load balancer: 6443 from
+ *   apiIngressCidrs.
+ * - `controlPlane`: 6443 from both load balancers and the nodes (a joining control plane reaches
+ *   the first one directly); etcd only between control planes; ICMP fragmentation-needed from the
+ *   load balancers, so path-MTU discovery works between the VPC's 9001-byte and the internet's
+ *   1500-byte paths (kOps allows the same between its API load balancer and its control planes).
+ * - `nodes`: on every node: SSH only from the bastion; kubelet, kube-proxy and the CNI only between
+ *   nodes; NodePorts only from nodePortIngressCidrs; egress to the internet (packages, images).
  * Ports: https://kubernetes.io/docs/reference/networking/ports-and-protocols/
  */
 import type { CniName } from "./clusterConfig";
 
-export type GroupName = "apiLb" | "controlPlane" | "nodes";
+export type GroupName = "bastion" | "apiInternal" | "apiPublic" | "controlPlane" | "nodes";
 
 /** One rule: where it lives, the protocol and ports, and its source (a CIDR or another group). */
 export interface RuleSpec {
   readonly key: string;
   readonly group: GroupName;
   readonly direction: "ingress" | "egress";
-  readonly protocol: "tcp" | "udp" | "-1";
+  /** For icmp, fromPort is the ICMP type and toPort the code (as in the EC2 API). */
+  readonly protocol: "tcp" | "udp" | "icmp" | "-1";
   readonly fromPort?: number;
   readonly toPort?: number;
   readonly cidr?: string;
@@ -29,131 +37,209 @@ export interface RuleSpec {
 
 export interface RuleSpecArgs {
   readonly cni: CniName;
+  readonly publicApi: boolean;
   readonly sshIngressCidrs: readonly string[];
   readonly apiIngressCidrs: readonly string[];
   readonly nodePortIngressCidrs: readonly string[];
 }
 
-const slug = (cidr: string) => cidr.replace(/[./]/g, "-");
+/** The groups a configuration has. */
+export function groupsOf(args: Pick<RuleSpecArgs, "publicApi">): GroupName[] {
+  const groups: GroupName[] = ["bastion", "apiInternal", "controlPlane", "nodes"];
+  return args.publicApi ? [...groups.slice(0, 2), "apiPublic", ...groups.slice(2)] : groups;
+}
 
-/** The complete rule matrix for a configuration. */
-export function securityGroupRuleSpecs(args: RuleSpecArgs): RuleSpec[] {
-  const tcp = (port: number, toPort = port) => ({
-    protocol: "tcp" as const,
-    fromPort: port,
-    toPort,
-  });
-  const udp = (port: number) => ({ protocol: "udp" as const, fromPort: port, toPort: port });
-  const rules: RuleSpec[] = [
-    ...args.apiIngressCidrs.map((cidr) => ({
-      key: `api-from-${slug(cidr)}`,
-      group: "apiLb" as const,
-      direction: "ingress" as const,
+const slug = (cidr: string) => cidr.replace(/[./]/g, "-");
+const tcp = (port: number, toPort = port) => ({ protocol: "tcp" as const, fromPort: port, toPort });
+const udp = (port: number) => ({ protocol: "udp" as const, fromPort: port, toPort: port });
+/** ICMP destination unreachable (3), fragmentation needed (4): path-MTU discovery. */
+const FRAGMENTATION_NEEDED = { protocol: "icmp" as const, fromPort: 3, toPort: 4 };
+
+type Rule = Omit<RuleSpec, "group" | "direction">;
+const ingress = (group: GroupName, rule: Rule): RuleSpec => ({
+  group,
+  direction: "ingress",
+  ...rule,
+});
+const egress = (group: GroupName, rule: Rule): RuleSpec => ({
+  group,
+  direction: "egress",
+  ...rule,
+});
+
+function bastionRules(args: RuleSpecArgs): RuleSpec[] {
+  return [
+    ...args.sshIngressCidrs.map((cidr) =>
+      ingress("bastion", {
+        key: `ssh-from-${slug(cidr)}`,
+        ...tcp(22),
+        cidr,
+        description: "SSH to the bastion from an allowed CIDR",
+      }),
+    ),
+    egress("bastion", {
+      key: "ssh-to-nodes",
+      ...tcp(22),
+      peerGroup: "nodes",
+      description: "SSH on to the nodes",
+    }),
+    egress("bastion", {
+      key: "api-to-internal-lb",
       ...tcp(6443),
-      cidr,
-      description: "Kubernetes API from an allowed CIDR",
-    })),
-    {
-      key: "lb-to-api",
-      group: "apiLb",
-      direction: "egress",
-      ...tcp(6443),
-      peerGroup: "controlPlane",
-      description: "load balancer to the API servers and their health checks",
-    },
-    {
-      key: "api-from-lb",
-      group: "controlPlane",
-      direction: "ingress",
-      ...tcp(6443),
-      peerGroup: "apiLb",
-      description: "Kubernetes API from the load balancer",
-    },
-    {
+      peerGroup: "apiInternal",
+      description: "tunnels to the private API",
+    }),
+    egress("bastion", {
+      key: "http",
+      ...tcp(80),
+      cidr: "0.0.0.0/0",
+      description: "package mirrors (security updates)",
+    }),
+    egress("bastion", {
+      key: "https",
+      ...tcp(443),
+      cidr: "0.0.0.0/0",
+      description: "package mirrors (security updates)",
+    }),
+  ];
+}
+
+function apiRules(args: RuleSpecArgs): RuleSpec[] {
+  const internal = [
+    ingress("apiInternal", {
       key: "api-from-nodes",
-      group: "controlPlane",
-      direction: "ingress",
       ...tcp(6443),
       peerGroup: "nodes",
-      description: "Kubernetes API from nodes on the private network (control-plane joins)",
-    },
-    {
+      description: "Kubernetes API from the nodes",
+    }),
+    ingress("apiInternal", {
+      key: "api-from-bastion",
+      ...tcp(6443),
+      peerGroup: "bastion",
+      description: "Kubernetes API through an operator's SSH tunnel",
+    }),
+    egress("apiInternal", {
+      key: "to-api",
+      ...tcp(6443),
+      peerGroup: "controlPlane",
+      description: "to the API servers and their health checks",
+    }),
+  ];
+  if (!args.publicApi) return internal;
+  return [
+    ...internal,
+    ...args.apiIngressCidrs.flatMap((cidr) => [
+      ingress("apiPublic", {
+        key: `api-from-${slug(cidr)}`,
+        ...tcp(6443),
+        cidr,
+        description: "Kubernetes API from an allowed CIDR",
+      }),
+    ]),
+    egress("apiPublic", {
+      key: "to-api",
+      ...tcp(6443),
+      peerGroup: "controlPlane",
+      description: "to the API servers and their health checks",
+    }),
+  ];
+}
+
+function controlPlaneRules(args: RuleSpecArgs): RuleSpec[] {
+  const lbs: GroupName[] = args.publicApi ? ["apiInternal", "apiPublic"] : ["apiInternal"];
+  return [
+    ...lbs.flatMap((lb) => [
+      ingress("controlPlane", {
+        key: `api-from-${lb}`,
+        ...tcp(6443),
+        peerGroup: lb,
+        description: "Kubernetes API from a load balancer",
+      }),
+      ingress("controlPlane", {
+        key: `pmtu-from-${lb}`,
+        ...FRAGMENTATION_NEEDED,
+        peerGroup: lb,
+        description: "path-MTU discovery (fragmentation needed) from a load balancer",
+      }),
+    ]),
+    ingress("controlPlane", {
+      key: "api-from-nodes",
+      ...tcp(6443),
+      peerGroup: "nodes",
+      description: "Kubernetes API from the nodes directly (control-plane joins)",
+    }),
+    ingress("controlPlane", {
       key: "etcd",
-      group: "controlPlane",
-      direction: "ingress",
       ...tcp(2379, 2380),
       peerGroup: "controlPlane",
       description: "etcd client and peer traffic between control-plane nodes only",
-    },
-    ...args.sshIngressCidrs.map((cidr) => ({
-      key: `ssh-from-${slug(cidr)}`,
-      group: "nodes" as const,
-      direction: "ingress" as const,
+    }),
+  ];
+}
+
+function nodeRules(args: RuleSpecArgs): RuleSpec[] {
+  const cni =
+    args.cni === "flannel"
+      ? [
+          ingress("nodes", {
+            key: "flannel-vxlan",
+            ...udp(8472),
+            peerGroup: "nodes",
+            description: "Flannel VXLAN between nodes",
+          }),
+        ]
+      : [
+          ingress("nodes", {
+            key: "calico-vxlan",
+            ...udp(4789),
+            peerGroup: "nodes",
+            description: "Calico VXLAN between nodes",
+          }),
+          ingress("nodes", {
+            key: "calico-typha",
+            ...tcp(5473),
+            peerGroup: "nodes",
+            description: "Calico Typha between nodes",
+          }),
+        ];
+  return [
+    ingress("nodes", {
+      key: "ssh-from-bastion",
       ...tcp(22),
-      cidr,
-      description: "SSH for bootstrap and operations from an allowed CIDR",
-    })),
-    {
+      peerGroup: "bastion",
+      description: "SSH from the bastion only",
+    }),
+    ingress("nodes", {
       key: "kubelet",
-      group: "nodes",
-      direction: "ingress",
       ...tcp(10250),
       peerGroup: "nodes",
       description: "kubelet API, inside the cluster only",
-    },
-    {
+    }),
+    ingress("nodes", {
       key: "kube-proxy-health",
-      group: "nodes",
-      direction: "ingress",
       ...tcp(10256),
       peerGroup: "nodes",
       description: "kube-proxy health check, inside the cluster only",
-    },
-    ...args.nodePortIngressCidrs.map((cidr) => ({
-      key: `nodeports-from-${slug(cidr)}`,
-      group: "nodes" as const,
-      direction: "ingress" as const,
-      ...tcp(30000, 32767),
-      cidr,
-      description: "NodePort services from an allowed CIDR",
-    })),
-    ...(args.cni === "flannel"
-      ? [
-          {
-            key: "flannel-vxlan",
-            group: "nodes" as const,
-            direction: "ingress" as const,
-            ...udp(8472),
-            peerGroup: "nodes" as const,
-            description: "Flannel VXLAN between nodes",
-          },
-        ]
-      : [
-          {
-            key: "calico-vxlan",
-            group: "nodes" as const,
-            direction: "ingress" as const,
-            ...udp(4789),
-            peerGroup: "nodes" as const,
-            description: "Calico VXLAN between nodes",
-          },
-          {
-            key: "calico-typha",
-            group: "nodes" as const,
-            direction: "ingress" as const,
-            ...tcp(5473),
-            peerGroup: "nodes" as const,
-            description: "Calico Typha between nodes",
-          },
-        ]),
-    {
+    }),
+    ...args.nodePortIngressCidrs.map((cidr) =>
+      ingress("nodes", {
+        key: `nodeports-from-${slug(cidr)}`,
+        ...tcp(30000, 32767),
+        cidr,
+        description: "NodePort services from an allowed CIDR",
+      }),
+    ),
+    ...cni,
+    egress("nodes", {
       key: "egress-all",
-      group: "nodes",
-      direction: "egress",
       protocol: "-1",
       cidr: "0.0.0.0/0",
-      description: "packages, container images and the API load balancer",
-    },
+      description: "packages, container images, the API load balancer",
+    }),
   ];
-  return rules;
+}
+
+/** The complete rule matrix for a configuration. */
+export function securityGroupRuleSpecs(args: RuleSpecArgs): RuleSpec[] {
+  return [...bastionRules(args), ...apiRules(args), ...controlPlaneRules(args), ...nodeRules(args)];
 }

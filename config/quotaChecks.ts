@@ -53,36 +53,26 @@ export function vcpuQuotaProblems(config: ClusterConfig, facts: QuotaFacts): str
 }
 
 /**
- * Every group's inbound rule count against the quota. The API load balancer's group also holds
- * one rule per node (a node reaches the internet-facing API from its public address), which
- * caps the cluster's size.
+ * Every group's inbound rule count against the quota. Rules between the cluster's machines
+ * reference groups, so only the CIDR lists a user gives can grow a group; nodes never do.
  */
 export function ruleQuotaProblems(config: ClusterConfig, facts: QuotaFacts): string[] {
   const limit = facts.rulesPerGroup ?? QUOTAS.rulesPerGroup.fallback;
-  const nodes = config.controlPlane.count + config.workers.count;
-  const inbound = new Map<string, number>([["apiLb", nodes]]);
+  const inbound = new Map<string, number>();
   for (const rule of securityGroupRuleSpecs(config)) {
     if (rule.direction === "ingress") inbound.set(rule.group, (inbound.get(rule.group) ?? 0) + 1);
   }
-  const problems: string[] = [];
-  const api = inbound.get("apiLb")!;
-  if (api > limit) {
-    const cidrs = config.apiIngressCidrs.length;
-    problems.push(
-      `the API load balancer's security group would need ${api} inbound rules (${cidrs} for ` +
-        `apiIngressCidrs and one per node for ${nodes} nodes), more than the ${limit} AWS allows ` +
-        `(Service Quotas ${QUOTAS.rulesPerGroup.quotaCode}): use at most ${limit - cidrs} nodes or ` +
-        `fewer apiIngressCidrs, or raise the quota first`,
+  const lists: Record<string, string> = {
+    bastion: "sshIngressCidrs",
+    apiPublic: "apiIngressCidrs",
+    nodes: "nodePortIngressCidrs",
+  };
+  return [...inbound]
+    .filter(([, count]) => count > limit)
+    .map(
+      ([group, count]) =>
+        `the ${group} security group would need ${count} inbound rules (one per entry of ` +
+        `${lists[group] ?? "its lists"}, plus the cluster's own), more than the ${limit} AWS allows ` +
+        `(Service Quotas ${QUOTAS.rulesPerGroup.quotaCode}): list fewer, wider CIDRs, or raise the quota first`,
     );
-  }
-  const node = inbound.get("nodes") ?? 0;
-  if (node > limit) {
-    problems.push(
-      `the nodes' security group would need ${node} inbound rules (one per entry of ` +
-        `sshIngressCidrs and nodePortIngressCidrs, plus the cluster's own), more than the ` +
-        `${limit} AWS allows (Service Quotas ${QUOTAS.rulesPerGroup.quotaCode}): list fewer, ` +
-        `wider CIDRs, or raise the quota first`,
-    );
-  }
-  return problems;
 }

@@ -2,6 +2,8 @@
 # join: `kubeadm join` of a control-plane or worker node, with the bootstrap token (and the
 # certificate key) from stdin. Guarded: a node with /etc/kubernetes/kubelet.conf has joined already.
 # A failed join is reset and retried once; a token problem prints how to get a fresh token.
+# A worker waits for the endpoint through the VPC's DNS and the internal load balancer, logging each
+# state change once, and explains what it found when it gives up.
 # A control plane then maps the endpoint to itself and recreates its kube-proxy pod if that pod
 # still holds the join-time copy of /etc/hosts (also on a re-run, so a failure in between heals).
 #
@@ -10,7 +12,9 @@
 #   JOIN_CONFIG              the JoinConfiguration with __BOOTSTRAP_TOKEN__ (and, for a control
 #                            plane, __CERTIFICATE_KEY__) placeholders
 #   CRI_SOCKET               e.g. unix:///run/containerd/containerd.sock (for kubeadm reset)
-#   API_ENDPOINT_HOST        host of controlPlaneEndpoint (the NLB's DNS name)
+#   API_ENDPOINT_HOST        host of controlPlaneEndpoint: the fixed private name
+#                            api.<cluster>.k8s.internal, a Route 53 private-zone alias of the
+#                            internal load balancer (a worker resolves it through the VPC's DNS)
 #   API_ENDPOINT_PORT        its port, normally 6443
 #   BOOTSTRAP_API_IP         private IP of the first control-plane node; a joining control plane
 #                            maps API_ENDPOINT_HOST there until its own API server runs
@@ -29,6 +33,11 @@ readonly KUBELET_PODS_DIR="${SYSROOT}/var/lib/kubelet/pods"
 # Set once the kube-proxy check starts, so that only its failures add its diagnostics.
 KUBE_PROXY_CHECK=""
 
+readonly READYZ_URL="https://${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}/readyz"
+readonly RESOLV_CONF="${SYSROOT}/etc/resolv.conf"
+# systemd-resolved's list of the upstream servers behind its 127.0.0.53 stub.
+readonly RESOLVED_UPSTREAM_CONF="${SYSROOT}/run/systemd/resolve/resolv.conf"
+
 # True when the API server behind the endpoint answers /readyz (401/403 also prove it is up).
 endpoint_ready() {
   local url="https://${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}/readyz" code
@@ -38,6 +47,186 @@ endpoint_ready() {
   esac
   echo "${url} answered ${code:-nothing}"
   return 1
+}
+
+# ---- the API endpoint as a worker reaches it ---------------------------------------------------
+# A worker resolves API_ENDPOINT_HOST through the VPC's DNS (the Route 53 private hosted zone) and
+# reaches the internal load balancer, which turns healthy only some time after the first control
+# plane is up. So the wait reports what it sees, once per change: the name does not resolve yet,
+# it resolves but /readyz does not answer (and how curl failed), ready. When it gives up, it
+# explains: resolution, TCP and TLS through the name and to each address, the resolver, and what
+# to check in AWS.
+
+# Prints the addresses API_ENDPOINT_HOST resolves to on this node (getent ahosts: /etc/hosts, then
+# DNS, as every program here resolves it), comma-separated; fails when it does not resolve.
+resolved_addresses() {
+  local answer
+  answer="$(timeout 10 getent ahosts "$API_ENDPOINT_HOST" 2>/dev/null)" || return 1
+  awk '!seen[$1]++ { printf "%s%s", sep, $1; sep = ", " } END { if (!NR) exit 1 }' <<<"$answer"
+}
+
+# What a curl exit status says about the TCP connection and the TLS request: curl_meaning RC.
+curl_meaning() {
+  case "$1" in
+    0) echo "TCP and TLS fine" ;;
+    6) echo "curl cannot resolve the name" ;;
+    7) echo "no TCP connection: refused, or no route" ;;
+    28) echo "timed out: no TCP answer within 5s or no HTTP answer within 10s (dropped packets?)" ;;
+    35) echo "TCP connected, the TLS handshake failed" ;;
+    52) echo "TCP and TLS connected, the server closed without an answer" ;;
+    56) echo "TCP connected, then the connection was reset" ;;
+    *) echo "see EXIT CODES in man curl" ;;
+  esac
+}
+
+# One bounded GET /readyz (extra curl options, e.g. --resolve, first). Sets REQ_RC (curl's exit
+# status), REQ_ERROR (its error message), REQ_HTTP (the status, 000 without an answer), REQ_IP (the
+# address it connected to) and REQ_TCP, REQ_TLS (seconds until TCP connected and TLS was done).
+readyz_request() {
+  local err="${dir}/curl.err" out=""
+  REQ_RC=0
+  out="$(curl -ksS -o /dev/null --connect-timeout 5 --max-time 10 \
+    -w '%{http_code}|%{remote_ip}|%{time_connect}|%{time_appconnect}' "$@" "$READYZ_URL" 2>"$err")" ||
+    REQ_RC=$?
+  IFS='|' read -r REQ_HTTP REQ_IP REQ_TCP REQ_TLS <<<"$out" || true
+  REQ_HTTP="${REQ_HTTP:-000}"
+  REQ_ERROR="$(tr -s '\n' ' ' <"$err" 2>/dev/null)" || REQ_ERROR=""
+  REQ_ERROR="${REQ_ERROR% }"
+}
+
+# The wait's check on a worker: true when /readyz answers 200, 401 or 403; otherwise prints the
+# state in one line that changes only when the state does (wait_for --changes logs each once).
+worker_endpoint_ready() {
+  local addresses
+  if ! addresses="$(resolved_addresses)"; then
+    echo "${API_ENDPOINT_HOST} does not resolve yet"
+    return 1
+  fi
+  readyz_request
+  case "$REQ_HTTP" in
+    200 | 401 | 403) return 0 ;;
+  esac
+  if ((REQ_RC != 0)); then
+    echo "${API_ENDPOINT_HOST} resolves to ${addresses}; /readyz answers ${REQ_HTTP}" \
+      "(curl exit ${REQ_RC}: $(curl_meaning "$REQ_RC"))"
+  else
+    echo "${API_ENDPOINT_HOST} resolves to ${addresses}; /readyz answers ${REQ_HTTP}" \
+      "(an API server answers but is not ready)"
+  fi
+  return 1
+}
+
+# Logs the last readyz_request: describe_request LABEL.
+describe_request() {
+  local tcp="no TCP connection" tls="no TLS session"
+  case "$REQ_RC" in
+    0 | 35 | 52 | 56) tcp="TCP connected to ${REQ_IP:-?}:${API_ENDPOINT_PORT}" ;;
+    28) if [[ "${REQ_TCP:-0}" =~ [1-9] ]]; then tcp="TCP connected to ${REQ_IP:-?}:${API_ENDPOINT_PORT}"; fi ;;
+  esac
+  case "$REQ_RC" in
+    0 | 52) tls="TLS handshake done" ;;
+    35) tls="TLS handshake failed" ;;
+  esac
+  warn "  $1: curl exit ${REQ_RC} ($(curl_meaning "$REQ_RC")); ${tcp}; ${tls}; HTTP ${REQ_HTTP}" \
+    "(connect ${REQ_TCP:-0}s, TLS ${REQ_TLS:-0}s)${REQ_ERROR:+; curl said: ${REQ_ERROR}}"
+}
+
+# Prints the nameserver lines of a resolv.conf file, or says there are none: nameservers_of FILE.
+nameservers_of() {
+  if [[ ! -f "$1" ]]; then
+    echo "(no ${1#"$SYSROOT"})"
+  elif ! grep -E '^[[:space:]]*nameserver[[:space:]]' "$1"; then
+    echo "(no nameserver line in ${1#"$SYSROOT"})"
+  fi
+}
+
+# What most likely keeps the endpoint from answering: likely_cause ADDRESSES CURL-RC HTTP-STATUS
+# (the addresses the name resolves to, and how the request through the name ended).
+likely_cause() {
+  if [[ -z "$1" ]]; then
+    echo "the name does not resolve: check the private hosted zone and its record first"
+    return 0
+  fi
+  case "$2" in
+    7) echo "nothing accepts TCP connections on ${API_ENDPOINT_PORT}: no registered or healthy target behind the load balancer, or a rule that rejects them" ;;
+    28) echo "connections time out: most often no healthy target, or a security group that drops ${API_ENDPOINT_PORT}/tcp (the control planes' group must allow it from the load balancer's group)" ;;
+    35 | 52 | 56) echo "something accepts TCP connections but does not speak TLS like an API server: check what listens on ${API_ENDPOINT_PORT} behind the load balancer" ;;
+    0) echo "an API server answers (HTTP $3) but is not ready: look at the first control plane (kubectl get --raw='/readyz?verbose' there)" ;;
+    *) echo "curl failed (exit $2); see its message above" ;;
+  esac
+}
+
+# Why a worker's wait for the endpoint gave up: what the node sees, then what to check in AWS.
+explain_unreachable_endpoint() {
+  local answer="" rc=0 addresses="" address resolve line n=0 how name_rc name_http
+  warn "---- why ${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT} did not answer ----"
+  answer="$(timeout 10 getent ahosts "$API_ENDPOINT_HOST" 2>&1)" || rc=$?
+  if ((rc == 0)) && [[ -n "$answer" ]]; then
+    addresses="$(awk '!seen[$1]++ { print $1 }' <<<"$answer")"
+    warn "name resolution: getent ahosts ${API_ENDPOINT_HOST} resolves it to ${addresses//$'\n'/, }" \
+      "(its STREAM lines:)"
+    while IFS= read -r line; do
+      [[ "$line" != *" STREAM"* ]] || warn "  ${line}"
+    done <<<"$answer"
+  else
+    how="not found"
+    ((rc != 124)) || how="timed out after 10s"
+    warn "name resolution: getent ahosts ${API_ENDPOINT_HOST} finds no address (exit ${rc}, ${how}):" \
+      "the name does not resolve on this node. The Route 53 private hosted zone that holds it is not" \
+      "associated with this node's VPC, or the zone has no record ${API_ENDPOINT_HOST}."
+  fi
+  warn "TCP connection and TLS request (GET ${READYZ_URL}, without certificate checks):"
+  readyz_request
+  describe_request "through the name"
+  name_rc="$REQ_RC"
+  name_http="$REQ_HTTP"
+  while IFS= read -r address; do
+    [[ -n "$address" ]] || continue
+    n=$((n + 1))
+    if ((n > 4)); then
+      warn "  (further addresses not probed)"
+      break
+    fi
+    resolve="$address"
+    [[ "$address" != *:* ]] || resolve="[${address}]"
+    readyz_request --resolve "${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}:${resolve}"
+    describe_request "to ${address}"
+  done <<<"$addresses"
+  warn "resolver: the nameserver lines of ${RESOLV_CONF#"$SYSROOT"}:"
+  while IFS= read -r line; do
+    warn "  ${line}"
+  done < <(nameservers_of "$RESOLV_CONF")
+  if [[ -f "$RESOLVED_UPSTREAM_CONF" ]] &&
+    grep -Eq '^[[:space:]]*nameserver[[:space:]]+127\.0\.0\.53' "$RESOLV_CONF" 2>/dev/null; then
+    warn "  behind systemd-resolved's stub, ${RESOLVED_UPSTREAM_CONF#"$SYSROOT"} (normally the VPC" \
+      "resolver: the VPC CIDR's base address + 2, or 169.254.169.253):"
+    while IFS= read -r line; do
+      warn "    ${line}"
+    done < <(nameservers_of "$RESOLVED_UPSTREAM_CONF")
+  fi
+  warn "likely cause: $(likely_cause "$addresses" "$name_rc" "$name_http")"
+  warn "what to check in AWS:"
+  warn "  - the internal load balancer's target group for port ${API_ENDPOINT_PORT}: are the control-plane" \
+    "nodes registered and healthy? (EC2 console > Target groups > Targets, or" \
+    "\`aws elbv2 describe-target-health --target-group-arn <ARN>\`)"
+  warn "  - the control-plane security group allows ${API_ENDPOINT_PORT}/tcp from the load balancer's" \
+    "security group (the health checks and the forwarded connections come from it)"
+  warn "  - the Route 53 private hosted zone is associated with this VPC and has an alias record" \
+    "${API_ENDPOINT_HOST} for the internal load balancer" \
+    "(\`aws route53 list-hosted-zones-by-vpc --vpc-id <VPC> --vpc-region <REGION>\`)"
+  warn "  - the first control plane's API server is up: on it," \
+    "\`curl -k https://127.0.0.1:${API_ENDPOINT_PORT}/readyz\`"
+  warn "---- end of the endpoint diagnostics ----"
+}
+
+# Waits for the API server through the endpoint as a worker reaches it, or explains and stops.
+wait_for_endpoint_as_worker() {
+  if ! wait_for --changes "$READYZ_WAIT_SECONDS" "the API server at ${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}" \
+    -- worker_endpoint_ready; then
+    explain_unreachable_endpoint
+    fatal "the API endpoint did not answer within ${READYZ_WAIT_SECONDS}s (diagnostics above); this" \
+      "node has not joined; re-running this step waits again"
+  fi
 }
 
 # Writes the JoinConfiguration with the secrets filled in (0600: it holds them).
@@ -247,9 +436,11 @@ main() {
   if [[ "$ROLE" == control-plane ]]; then
     # Our own API server does not exist yet: reach the first control plane directly.
     set_hosts_entry "$API_ENDPOINT_HOST" "$BOOTSTRAP_API_IP"
+    wait_for "$READYZ_WAIT_SECONDS" "the API server at ${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}" -- endpoint_ready ||
+      fatal "the first control plane's API server at ${BOOTSTRAP_API_IP}:${API_ENDPOINT_PORT} did not answer; check that it runs (on it: curl -k https://127.0.0.1:${API_ENDPOINT_PORT}/readyz) and that the control-plane security group allows ${API_ENDPOINT_PORT}/tcp from the nodes' group"
+  else
+    wait_for_endpoint_as_worker
   fi
-  wait_for "$READYZ_WAIT_SECONDS" "the API server at ${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}" -- endpoint_ready ||
-    fatal "the API endpoint did not answer; check the load balancer's target health and that the nodes' security group allows ${API_ENDPOINT_PORT}/tcp"
   write_join_config "$token" "$key"
   validate_kubeadm_config "$JOIN_CONFIG_FILE"
 

@@ -186,10 +186,18 @@ retry() {
 
 # Polls a command every KUBEADM_AWS_POLL_SECONDS until it succeeds; after TIMEOUT seconds it logs
 # the command's last output and returns 1 (a bare call then stops the step with diagnostics):
-#   wait_for TIMEOUT DESCRIPTION -- command...
-# The command's output is captured, never printed on stdout; each probe must bound itself.
+#   wait_for [--changes] TIMEOUT DESCRIPTION -- command...
+# The command's output is captured, never printed on stdout; each probe must bound itself. With
+# --changes the output is a state (one stable line, e.g. "does not resolve yet"), logged whenever
+# it differs from the previous check's: each state change once, not every poll.
 wait_for() {
-  local timeout="$1" what="$2" start="$SECONDS" out="" next_note
+  local changes="" timeout what start="$SECONDS" out="" last="" next_note
+  if [[ "${1:-}" == "--changes" ]]; then
+    changes=1
+    shift
+  fi
+  timeout="$1"
+  what="$2"
   shift 2
   if [[ "${1:-}" == "--" ]]; then
     shift
@@ -200,6 +208,10 @@ wait_for() {
     if out="$("$@" 2>&1)"; then
       info "${what}: ready after $((SECONDS - start))s"
       return 0
+    fi
+    if [[ -n "$changes" && -n "$out" && "$out" != "$last" ]]; then
+      info "${what}: ${out}"
+      last="$out"
     fi
     if ((SECONDS - start >= timeout)); then
       error "timed out after ${timeout}s waiting for ${what}"

@@ -24,6 +24,7 @@ export {
   MOCK_TOKEN_PATTERN,
   mockStdout,
   mockToken,
+  stdoutMarker,
 } from "./mockState";
 export type { LiveInstance } from "./mockState";
 
@@ -58,6 +59,8 @@ export interface Harness {
   invokes: { token: string; args: Record<string, unknown> }[];
   byType(type: string): RecordedResource[];
   byName(name: string): RecordedResource;
+  /** The one resource of a type with a name (components and their children may share names). */
+  find(type: string, name: string): RecordedResource;
   nameOfUrn(urn: string): string;
   /** What `pulumi:pulumi:readStackOutputs` returns for this stack from now on. */
   setPreviousOutputs(outputs: Record<string, unknown>): void;
@@ -208,6 +211,12 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
       const found = resources.filter((r) => r.name === name);
       if (found.length !== 1)
         throw new Error(`expected one resource named ${name}, found ${found.length}`);
+      return found[0]!;
+    },
+    find(type, name) {
+      const found = resources.filter((r) => r.type === type && r.name === name);
+      if (found.length !== 1)
+        throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
       return found[0]!;
     },
     nameOfUrn: (urn) => urn.split("::").pop()!,

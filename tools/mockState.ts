@@ -16,7 +16,28 @@ import {
 
 /** A real CA certificate (test data, its key discarded), so the discovery hash is computed for real. */
 export const CA_CERT_PEM = fs.readFileSync(path.join(__dirname, "fixtures", "mock-ca.crt"), "utf8");
-export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n";
+/** The shape of kubeadm's admin.conf (server = controlPlaneEndpoint), with mock credentials. */
+export const FAKE_KUBECONFIG = [
+  "apiVersion: v1",
+  "kind: Config",
+  "clusters:",
+  "  - name: kubernetes",
+  "    cluster:",
+  "      certificate-authority-data: TU9DSy1DQQ==",
+  "      server: https://api.mock.k8s.internal:6443",
+  "contexts:",
+  "  - name: kubernetes-admin@kubernetes",
+  "    context:",
+  "      cluster: kubernetes",
+  "      user: kubernetes-admin",
+  "current-context: kubernetes-admin@kubernetes",
+  "users:",
+  "  - name: kubernetes-admin",
+  "    user:",
+  "      client-certificate-data: TU9DSy1DRVJU",
+  "      client-key-data: TU9DSy1LRVk=",
+  "",
+].join("\n");
 /** A bootstrap token's shape: [a-z0-9]{6}.[a-z0-9]{16}. */
 export const MOCK_TOKEN_PATTERN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/;
 
@@ -32,7 +53,21 @@ export function mockToken(commandName: string): string {
  */
 export function mockStdout(commandName: string): string {
   if (commandName.endsWith("-creds")) return mockToken(commandName);
-  if (commandName.endsWith("-kubeconfig")) return `${FAKE_KUBECONFIG}# printed by ${commandName}\n`;
+  if (commandName.endsWith("-kubeconfig")) {
+    return FAKE_KUBECONFIG.replace("TU9DSy1LRVk=", stdoutMarker(commandName));
+  }
+  return stdoutMarker(commandName);
+}
+
+/**
+ * The part of a command's mock stdout that survives whatever the program does with it (a
+ * kubeconfig is rewritten, its client key is kept), to find where the program uses it.
+ */
+export function stdoutMarker(commandName: string): string {
+  if (commandName.endsWith("-creds")) return mockToken(commandName);
+  if (commandName.endsWith("-kubeconfig")) {
+    return Buffer.from(`MOCK-KEY ${commandName}`).toString("base64");
+  }
   return `stdout of ${commandName}`;
 }
 
@@ -66,16 +101,32 @@ export function mockResourceState(
       const privateIp = addressIn(String(subnet?.cidrBlock ?? "10.0.0.0/19"), 10 + n);
       return {
         privateIp,
-        publicIp: `203.0.113.${n}`,
+        // No public address when the launch asks for none (private topology, the bastion).
+        publicIp: inputs.associatePublicIpAddress === false ? "" : `203.0.113.${n}`,
         privateDns: privateDnsName(privateIp, ctx.region),
         arn: `arn:aws:ec2:${ctx.region}:123456789012:instance/i-${name}`,
       };
     }
     case "aws:lb/loadBalancer:LoadBalancer":
       return {
-        dnsName: `${name}-0123456789abcdef.elb.${ctx.region}.amazonaws.com`,
+        // Internal load balancers' DNS names start with "internal-".
+        dnsName: `${inputs.internal ? "internal-" : ""}${name}-0123456789abcdef.elb.${ctx.region}.amazonaws.com`,
+        zoneId: NLB_HOSTED_ZONES[ctx.region] ?? "Z0MOCKNLBZONE",
         arn: `arn:aws:elasticloadbalancing:${ctx.region}:123456789012:loadbalancer/net/${name}/50dc6c495c0c9188`,
       };
+    case "aws:ec2/eip:Eip": {
+      const n = ctx.next("eip");
+      return { publicIp: `198.51.100.${n}`, allocationId: `eipalloc-${name}` };
+    }
+    case "aws:route53/zone:Zone":
+      return {
+        zoneId: `Z0${name
+          .replace(/[^a-z0-9]/gi, "")
+          .toUpperCase()
+          .slice(0, 12)}`,
+      };
+    case "aws:route53/record:Record":
+      return { fqdn: inputs.name };
     case "aws:lb/targetGroup:TargetGroup":
       return {
         arn: `arn:aws:elasticloadbalancing:${ctx.region}:123456789012:targetgroup/${name}/73e2d6bc24d8a067`,
@@ -103,6 +154,13 @@ export function mockResourceState(
       return {};
   }
 }
+
+/** The canonical hosted zone of network load balancers, per region (AWS: ELB endpoints). */
+const NLB_HOSTED_ZONES: Record<string, string> = {
+  "us-east-1": "Z26RNL4JYFTOTI",
+  "us-west-2": "Z18D5FSROUN65G",
+  "eu-west-1": "Z2IFOLAFXWLO4F",
+};
 
 /** A running instance as the mock EC2 API knows it (for the live instance-type lookup). */
 export interface LiveInstance {

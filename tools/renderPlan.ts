@@ -103,7 +103,7 @@ export async function renderPlan(
   await settle(cluster.kubeconfig, cluster.nodes, cluster.apiEndpoint);
   const region = cluster.deploymentRecord.region;
 
-  // Nodes by logical name; instance ids, URNs and public addresses back to their node.
+  // Nodes by logical name; instance ids, URNs and private addresses back to their node.
   const summaries = new Map((await valueOf(cluster.nodes)).map((n) => [n.name, n]));
   const byInstance = new Map<string, string>();
   const byAddress = new Map<string, string>();
@@ -112,7 +112,8 @@ export async function renderPlan(
     const s = summaries.get(node.name)!;
     byInstance.set(await valueOf(node.instance.id), node.name);
     byInstance.set(await valueOf(node.instance.urn), node.name);
-    byAddress.set(s.publicIp, node.name);
+    // Every step reaches its node at its private address, through the bastion.
+    byAddress.set(s.privateIp, node.name);
     nodes.push({
       name: node.name,
       role: s.role,
@@ -147,6 +148,7 @@ export async function renderPlan(
   const unordered: RenderedStep[] = commands.map((r) => {
     const [dir, step] = where(r.name);
     const host = String(r.inputs.connection?.host ?? "");
+    const proxy = String(r.inputs.connection?.proxy?.host ?? "");
     const stdin = r.inputs.stdin ? redactBundle(r.inputs.stdin as string) : undefined;
     return {
       resource: r.name,
@@ -154,6 +156,7 @@ export async function renderPlan(
       deleteFile: r.inputs.delete ? `${dir}/${step}.delete.sh` : undefined,
       host: byAddress.get(host) ?? host,
       hostAddress: host,
+      proxy,
       triggers: [...new Set((r.inputs.triggers as string[]).map((id) => byInstance.get(id) ?? id))],
       after: [...new Set(r.dependencies.map(h.nameOfUrn))]
         .filter((name) => commandNames.has(name))
@@ -178,7 +181,7 @@ export async function renderPlan(
     const stdinFile = s.file.replace(/\.sh$/, ".stdin");
     const notes = (kind: "create" | "delete") => [
       `resource: ${s.resource} (its ${kind} script)`,
-      `runs on:  ${s.host} (${s.hostAddress}), over SSH`,
+      `runs on:  ${s.host} (${s.hostAddress}), over SSH through the bastion ${s.proxy}`,
       `triggers: ${s.triggers.join(", ") || "none"} (replacing one runs the step again)`,
       `stdin:    ${s.stdin.length > 0 ? `${s.stdin.join(", ")} (names only: ${path.basename(stdinFile)})` : "none"}`,
       kind === "create"
@@ -218,7 +221,16 @@ export async function renderPlan(
       ["operating system", config.os],
       ["container runtime", config.containerRuntime],
       ["CNI", config.cni],
-      ["API endpoint", await valueOf(cluster.apiEndpoint)],
+      [
+        "topology",
+        `${config.topology}${config.topology === "private" ? ` (NAT: ${config.natGateways})` : ""}`,
+      ],
+      ["API endpoint (operators)", await valueOf(cluster.apiEndpoint)],
+      ["API name (controlPlaneEndpoint, inside the VPC)", cluster.privateApiEndpoint],
+      [
+        "bastion",
+        `${cluster.bastionUser}@${await valueOf(cluster.bastionIp)} (${config.bastion.instanceType})`,
+      ],
       ["VPC CIDR", config.vpcCidr],
       ["pod CIDR", config.podCidr],
       ["service CIDR", config.serviceCidr],

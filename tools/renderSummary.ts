@@ -25,9 +25,11 @@ export interface StepRow {
   readonly file: string;
   /** Its delete script, if it has one. */
   readonly deleteFile?: string;
-  /** The node it runs on (over SSH to its public address), or the address if no node has it. */
+  /** The node it runs on (its private address, through the bastion), or the address. */
   readonly host: string;
   readonly hostAddress: string;
+  /** The bastion's address the connection goes through. */
+  readonly proxy: string;
   /** The nodes whose instance ids are its triggers: replacing one re-runs the step. */
   readonly triggers: readonly string[];
   /** The commands it depends on (resource names). */
@@ -139,7 +141,8 @@ export function renderSummary(plan: PlanSummary): string {
     "## Steps, in bootstrap order",
     "",
     "A topological order of the commands' dependencies, ties broken by resource name; steps whose",
-    "dependencies are done run in parallel. `runs on`: the node it reaches over SSH. `triggers`: the",
+    "dependencies are done run in parallel. `runs on`: the node it reaches over SSH, at its private",
+    "address through the bastion. `triggers`: the",
     "nodes whose instance ids are its triggers, so replacing one runs it again. `after`: the steps it",
     "waits for.",
     "",

@@ -42,8 +42,10 @@ export interface BootstrapContextArgs {
   readonly config: ClusterConfig;
   readonly sshUser: string;
   readonly sshPrivateKey: pulumi.Output<string>;
-  /** The load balancer's DNS name (controlPlaneEndpoint host). */
-  readonly apiEndpointHost: pulumi.Output<string>;
+  /** The SSH proxy every step connects through. */
+  readonly bastion: { readonly host: pulumi.Input<string>; readonly user: string };
+  /** The cluster's fixed API name (controlPlaneEndpoint host). */
+  readonly apiEndpointHost: string;
   /** The network path and rules every SSH step needs; each step depends on all of them. */
   readonly networkPath: readonly pulumi.Resource[];
   readonly parent: pulumi.Resource;
@@ -61,12 +63,17 @@ export class BootstrapContext {
   constructor(private readonly args: BootstrapContextArgs) {
     this.config = args.config;
     this.criSocket = CRI_SOCKETS[args.config.containerRuntime];
-    this.settings = args.apiEndpointHost.apply((host) => clusterSettings(args.config, host));
+    this.settings = pulumi.output(clusterSettings(args.config, args.apiEndpointHost));
   }
 
-  /** How Pulumi's SSH reaches a node. */
+  /** How Pulumi's SSH reaches a node: its private address, through the bastion. */
   target(node: ClusterNode): SshTarget {
-    return { host: node.publicIp, user: this.args.sshUser, privateKey: this.args.sshPrivateKey };
+    return {
+      host: node.privateIp,
+      user: this.args.sshUser,
+      privateKey: this.args.sshPrivateKey,
+      proxy: { host: this.args.bastion.host, user: this.args.bastion.user },
+    };
   }
 
   /** The node-local kubeadm settings: its Kubernetes name and the address its API binds. */

@@ -29,15 +29,18 @@ export interface BootstrapArgs {
   readonly workers: readonly ClusterNode[];
   readonly sshUser: string;
   readonly sshPrivateKey: pulumi.Output<string>;
-  /** The load balancer's DNS name (controlPlaneEndpoint host). */
-  readonly apiEndpointHost: pulumi.Output<string>;
+  /** The SSH proxy every step connects through. */
+  readonly bastion: { readonly host: pulumi.Input<string>; readonly user: string };
+  /** The cluster's fixed API name (controlPlaneEndpoint host). */
+  readonly apiEndpointHost: string;
   readonly pki: Pki;
-  /** The network path and rules every SSH step needs (Network.pathResources). */
+  /** The network path, rules and bastion every SSH step needs. */
   readonly networkPath: readonly pulumi.Resource[];
-  /** Resources init must wait for: cp0's load-balancer attachment (so health checks start). */
-  readonly initDependsOn: pulumi.Resource[];
-  /** Per node name, resources its join must wait for (its API ingress rule). */
-  readonly joinDependsOn: ReadonlyMap<string, pulumi.Resource[]>;
+  /**
+   * What a worker's join reaches the API through (the name's record, the internal load
+   * balancer's targets): created before, deleted after. Nothing else waits for the API's path.
+   */
+  readonly workerJoinDependsOn: readonly pulumi.Resource[];
   readonly parent: pulumi.Resource;
 }
 
@@ -57,9 +60,15 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   const nodes = [...args.controlPlanes, ...args.workers];
 
   const prepared = prepareNodes(ctx, nodes);
-  const init = initCluster(ctx, cp0, args.pki, [prepared.get(cp0.name)!, ...args.initDependsOn]);
+  const init = initCluster(ctx, cp0, args.pki, [prepared.get(cp0.name)!]);
   const cni = installCni(ctx, name, cp0, init);
-  const joinArgs = { cp0, init, pki: args.pki, prepared, joinDependsOn: args.joinDependsOn };
+  const joinArgs = {
+    cp0,
+    init,
+    pki: args.pki,
+    prepared,
+    workerJoinDependsOn: args.workerJoinDependsOn,
+  };
   const joined = [
     ...joinControlPlanes(ctx, args.controlPlanes.slice(1), joinArgs),
     ...joinWorkers(ctx, args.workers, joinArgs),

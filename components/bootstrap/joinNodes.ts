@@ -21,8 +21,8 @@ export interface JoinPhaseArgs {
   readonly pki: Pki;
   /** Each node's prepare step, by node name. */
   readonly prepared: ReadonlyMap<string, remote.Command>;
-  /** Per node name, resources its join must wait for (its API ingress rule). */
-  readonly joinDependsOn: ReadonlyMap<string, pulumi.Resource[]>;
+  /** What a worker's join reaches the API through (record, internal targets). */
+  readonly workerJoinDependsOn: readonly pulumi.Resource[];
 }
 
 interface JoinedNode {
@@ -90,7 +90,7 @@ function joinStep(
       ),
     stdin: credentials.bundle,
     triggers: [node.instance.id],
-    dependsOn: [credentials.creds, ...(a.joinDependsOn.get(node.name) ?? [])],
+    dependsOn: [credentials.creds, ...(node.role === "worker" ? a.workerJoinDependsOn : [])],
     createTimeout: "30m",
   });
 }

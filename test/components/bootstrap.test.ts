@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
-  mockStdout,
+  stdoutMarker,
   mockToken,
   Harness,
   installMocks,
@@ -105,10 +105,13 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
     }
   });
 
-  test("init runs on the first control plane after its prepare and its load-balancer attachment", () => {
+  test("init runs on the first control plane right after its prepare, waiting for no load balancer", () => {
     const deps = b().direct(`${cp(0)}-init`);
     expect(deps).toContain(`${cp(0)}-prepare`);
-    expect(deps).toContain(`${cp(0)}-api-target`);
+    const lb = b()
+      .closureResources(`${cp(0)}-init`)
+      .filter((r) => r.type.startsWith("aws:lb/") || r.type.startsWith("aws:route53/"));
+    expect(lb.map((r) => r.name)).toEqual([]);
   });
 
   test("every join comes after init, each right after its own fresh credentials", () => {
@@ -227,7 +230,10 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
     const join = b().cluster.bootstrapCommands.get(`${w(0)}-join`)!;
     expect(await pulumi.isSecret(join.stdin as pulumi.Output<string>)).toBe(true);
     expect(await pulumi.isSecret(b().cluster.kubeconfig)).toBe(true);
-    expect(await valueOf(b().cluster.kubeconfig)).toBe(mockStdout(`${name}-kubeconfig`));
+    // The kubeconfig the cluster printed, pointed at the public load balancer.
+    const kubeconfig = await valueOf(b().cluster.kubeconfig);
+    expect(kubeconfig).toContain(stdoutMarker(`${name}-kubeconfig`));
+    expect(kubeconfig).toContain(`tls-server-name: api.${name}.k8s.internal`);
   });
 
   test("bootstrap steps re-run only when their instances are replaced", () => {
@@ -273,12 +279,11 @@ describe("runtime and CNI specifics reach the scripts", () => {
     );
   });
 
-  test("the kubeadm config names the load balancer as controlPlaneEndpoint and SAN", () => {
+  test("the kubeadm config names the fixed private API name as controlPlaneEndpoint and SAN", () => {
     const init = h.byName("cf-cp-0-init").inputs.create as string;
-    expect(init).toContain(
-      "controlPlaneEndpoint: cf-api-0123456789abcdef.elb.us-east-1.amazonaws.com:6443",
-    );
-    expect(init).toContain("- cf-api-0123456789abcdef.elb.us-east-1.amazonaws.com");
+    expect(init).toContain("controlPlaneEndpoint: api.cf.k8s.internal:6443");
+    expect(init).toContain("- api.cf.k8s.internal");
+    expect(init).toContain("readonly API_ENDPOINT_HOST=api.cf.k8s.internal");
     expect(init).toContain("kubeadm.k8s.io/v1beta4");
   });
 
@@ -318,7 +323,7 @@ describe("an update never empties an output the program uses", () => {
     }));
     const outputs = [await valueOf(cf.cluster.kubeconfig)];
     for (const c of cf.commands) {
-      const marker = mockStdout(c.name);
+      const marker = stdoutMarker(c.name);
       const used =
         elsewhere.some((r) => r.name !== c.name && r.text.includes(marker)) ||
         outputs.some((o) => o.includes(marker));

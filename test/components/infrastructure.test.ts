@@ -53,13 +53,20 @@ describe("resources", () => {
     ["aws:ec2/routeTable:RouteTable", 1, 1],
     ["aws:ec2/route:Route", 1, 1],
     ["aws:ec2/routeTableAssociation:RouteTableAssociation", 2, 3],
-    ["aws:ec2/securityGroup:SecurityGroup", 3, 3],
-    ["aws:ec2/instance:Instance", 2, 6],
+    ["aws:ec2/securityGroup:SecurityGroup", 5, 5],
+    // The nodes plus the bastion.
+    ["aws:ec2/instance:Instance", 3, 7],
+    ["aws:ec2/eip:Eip", 1, 1],
+    ["aws:ec2/eipAssociation:EipAssociation", 1, 1],
+    ["aws:ec2/natGateway:NatGateway", 0, 0],
     ["aws:ec2/keyPair:KeyPair", 1, 1],
-    ["aws:lb/loadBalancer:LoadBalancer", 1, 1],
-    ["aws:lb/targetGroup:TargetGroup", 1, 1],
-    ["aws:lb/listener:Listener", 1, 1],
-    ["aws:lb/targetGroupAttachment:TargetGroupAttachment", 1, 3],
+    // Internal and internet-facing.
+    ["aws:lb/loadBalancer:LoadBalancer", 2, 2],
+    ["aws:lb/targetGroup:TargetGroup", 2, 2],
+    ["aws:lb/listener:Listener", 2, 2],
+    ["aws:lb/targetGroupAttachment:TargetGroupAttachment", 2, 6],
+    ["aws:route53/zone:Zone", 1, 1],
+    ["aws:route53/record:Record", 1, 1],
     ["tls:index/privateKey:PrivateKey", 5, 5],
     ["tls:index/selfSignedCert:SelfSignedCert", 3, 3],
     ["random:index/randomBytes:RandomBytes", 1, 1],
@@ -97,7 +104,10 @@ describe("resources", () => {
 describe("instances", () => {
   test("three control planes land in three different zones, and so do three workers", () => {
     const zones = Object.fromEntries(
-      big.of("aws:ec2/instance:Instance").map((i) => [i.name, i.inputs.availabilityZone]),
+      big
+        .of("aws:ec2/instance:Instance")
+        .filter((i) => i.name.startsWith("big-nodes-"))
+        .map((i) => [i.name, i.inputs.availabilityZone]),
     );
     expect(zones).toEqual({
       "big-nodes-cp-0": "us-east-1a",
@@ -138,6 +148,13 @@ describe("instances", () => {
     expect(cp.inputs.rootBlockDevice.volumeSize).toBe(30);
   });
 
+  test("nodes in the public topology get an address for egress only", () => {
+    const nodes = dev
+      .of("aws:ec2/instance:Instance")
+      .filter((i) => i.name.startsWith("dev-nodes-"));
+    expect(nodes.map((i) => i.inputs.associatePublicIpAddress)).toEqual([true, true]);
+  });
+
   test("control planes carry the control-plane and node groups, workers only the node group", () => {
     const groups = Object.fromEntries(
       dev.of("aws:ec2/instance:Instance").map((i) => [i.name, i.inputs.vpcSecurityGroupIds]),
@@ -162,6 +179,8 @@ describe("instances", () => {
     expect(ami).toEqual({
       "arm-nodes-cp-0": "ami-0aaaaaaaaaaaaaaa1",
       "arm-nodes-worker-0": "ami-0bbbbbbbbbbbbbbb2",
+      // The bastion's t4g.nano is Graviton too.
+      "arm-bastion": "ami-0aaaaaaaaaaaaaaa1",
     });
   });
 
@@ -169,10 +188,10 @@ describe("instances", () => {
     const before = h.invokes.length;
     const pinned = await build("pin", { amiId: "ami-0bbbbbbbbbbbbbbb2", workers: { count: 2 } });
     const lookups = h.invokes.slice(before).filter((i) => i.token === "aws:ec2/getAmi:getAmi");
-    expect(lookups.map((l) => (l.args.filters as any[])[0].name)).toEqual(["image-id"]);
-    expect(new Set(pinned.of("aws:ec2/instance:Instance").map((i) => i.inputs.ami))).toEqual(
-      new Set(["ami-0bbbbbbbbbbbbbbb2"]),
-    );
+    // The amiId itself (checked by preflight), then the bastion's own image by name.
+    expect(lookups.map((l) => (l.args.filters as any[])[0].name)).toEqual(["image-id", "name"]);
+    const nodes = pinned.of("aws:ec2/instance:Instance").filter((i) => i.name.includes("-nodes-"));
+    expect(new Set(nodes.map((i) => i.inputs.ami))).toEqual(new Set(["ami-0bbbbbbbbbbbbbbb2"]));
   });
 
   test("Debian 12 uses Debian's image owner and the admin login", async () => {
@@ -205,20 +224,29 @@ describe("security groups", () => {
     ].sort();
   }
 
-  test("dev with Flannel opens exactly the kubeadm and Flannel ports", () => {
+  test("dev with Flannel opens exactly the kubeadm and Flannel ports, between groups", () => {
     expect(rules(dev, "dev")).toEqual(
       [
-        `in apiLb tcp 6443-6443 ${SSH}`,
-        "in apiLb tcp 6443-6443 203.0.113.1/32",
-        "in apiLb tcp 6443-6443 203.0.113.2/32",
-        "in controlPlane tcp 2379-2380 sg:controlPlane",
-        "in controlPlane tcp 6443-6443 sg:apiLb",
+        `in bastion tcp 22-22 ${SSH}`,
+        "in apiInternal tcp 6443-6443 sg:nodes",
+        "in apiInternal tcp 6443-6443 sg:bastion",
+        `in apiPublic tcp 6443-6443 ${SSH}`,
+        "in controlPlane tcp 6443-6443 sg:apiInternal",
+        "in controlPlane icmp 3-4 sg:apiInternal",
+        "in controlPlane tcp 6443-6443 sg:apiPublic",
+        "in controlPlane icmp 3-4 sg:apiPublic",
         "in controlPlane tcp 6443-6443 sg:nodes",
+        "in controlPlane tcp 2379-2380 sg:controlPlane",
+        "in nodes tcp 22-22 sg:bastion",
         "in nodes tcp 10250-10250 sg:nodes",
         "in nodes tcp 10256-10256 sg:nodes",
-        `in nodes tcp 22-22 ${SSH}`,
         "in nodes udp 8472-8472 sg:nodes",
-        "out apiLb tcp 6443-6443 sg:controlPlane",
+        "out bastion tcp 22-22 sg:nodes",
+        "out bastion tcp 6443-6443 sg:apiInternal",
+        "out bastion tcp 80-80 0.0.0.0/0",
+        "out bastion tcp 443-443 0.0.0.0/0",
+        "out apiInternal tcp 6443-6443 sg:controlPlane",
+        "out apiPublic tcp 6443-6443 sg:controlPlane",
         "out nodes -1 all 0.0.0.0/0",
       ].sort(),
     );
@@ -255,63 +283,135 @@ describe("security groups", () => {
     expect(etcd[0]!.inputs.cidrIpv4).toBeUndefined();
   });
 
-  test("SSH comes only from the configured CIDRs", () => {
+  test("SSH comes from the configured CIDRs to the bastion only, and to the nodes from the bastion only", () => {
     const ssh = big
       .of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-      .filter((r) => r.inputs.fromPort === 22);
-    expect(ssh.map((r) => r.inputs.cidrIpv4)).toEqual([SSH]);
+      .filter((r) => r.inputs.fromPort === 22)
+      .map((r) => [
+        r.inputs.securityGroupId,
+        r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
+      ]);
+    expect(ssh).toEqual([
+      ["big-net-bastion-id", SSH],
+      ["big-net-nodes-id", "big-net-bastion-id"],
+    ]);
   });
 });
 
-describe("API load balancer", () => {
-  test("is an internet-facing NLB across every subnet, cross-zone, behind its own group", () => {
-    expect(big.of("aws:lb/loadBalancer:LoadBalancer")[0]!.inputs).toMatchObject({
+describe("API load balancers", () => {
+  const lbs = () =>
+    Object.fromEntries(big.of("aws:lb/loadBalancer:LoadBalancer").map((l) => [l.name, l.inputs]));
+
+  test("an internal NLB in the node subnets, and an internet-facing one, each behind its own group", () => {
+    expect(lbs()["big-api-int"]).toMatchObject({
       loadBalancerType: "network",
-      internal: false,
+      internal: true,
       enableCrossZoneLoadBalancing: true,
-      subnets: ["big-net-public-0-id", "big-net-public-1-id", "big-net-public-2-id"],
-      securityGroups: ["big-net-apiLb-id"],
+      subnets: ["big-net-nodes-0-id", "big-net-nodes-1-id", "big-net-nodes-2-id"],
+      securityGroups: ["big-net-apiInternal-id"],
+    });
+    expect(lbs()["big-api"]).toMatchObject({
+      internal: false,
+      subnets: ["big-net-nodes-0-id", "big-net-nodes-1-id", "big-net-nodes-2-id"],
+      securityGroups: ["big-net-apiPublic-id"],
     });
   });
 
-  test("the target group forwards 6443 with client-IP preservation off and an HTTPS /readyz check", () => {
-    expect(dev.of("aws:lb/targetGroup:TargetGroup")[0]!.inputs).toMatchObject({
-      port: 6443,
-      protocol: "TCP",
-      targetType: "instance",
-      preserveClientIp: "false",
-      deregistrationDelay: 30,
-      healthCheck: {
-        protocol: "HTTPS",
-        path: "/readyz",
-        port: "traffic-port",
-        healthyThreshold: 2,
-        unhealthyThreshold: 2,
-      },
-    });
+  test("the target groups forward 6443 with client-IP preservation off, an HTTPS /readyz check and connection termination", () => {
+    for (const tg of dev.of("aws:lb/targetGroup:TargetGroup")) {
+      expect(tg.inputs).toMatchObject({
+        port: 6443,
+        protocol: "TCP",
+        targetType: "instance",
+        preserveClientIp: "false",
+        deregistrationDelay: 30,
+        connectionTermination: true,
+        healthCheck: {
+          protocol: "HTTPS",
+          path: "/readyz",
+          port: "traffic-port",
+          healthyThreshold: 2,
+          unhealthyThreshold: 2,
+        },
+      });
+    }
   });
 
-  test("the listener forwards TCP 6443 to the target group", () => {
-    expect(dev.of("aws:lb/listener:Listener")[0]!.inputs).toMatchObject({
-      port: 6443,
-      protocol: "TCP",
-      defaultActions: [{ type: "forward" }],
-    });
+  test("the listeners forward TCP 6443 to their target groups", () => {
+    for (const l of dev.of("aws:lb/listener:Listener")) {
+      expect(l.inputs).toMatchObject({
+        port: 6443,
+        protocol: "TCP",
+        defaultActions: [{ type: "forward" }],
+      });
+    }
   });
 
-  test("one attachment per control-plane node, none for workers", () => {
+  test("every control plane is behind both, no worker is", () => {
     const targets = big
       .of("aws:lb/targetGroupAttachment:TargetGroupAttachment")
       .map((a) => a.inputs.targetId);
-    expect(targets.sort()).toEqual(["big-nodes-cp-0-id", "big-nodes-cp-1-id", "big-nodes-cp-2-id"]);
+    expect(targets.sort()).toEqual(
+      ["big-nodes-cp-0-id", "big-nodes-cp-1-id", "big-nodes-cp-2-id"].flatMap((t) => [t, t]),
+    );
+  });
+
+  test("the private zone is attached to the cluster's VPC and aliases the fixed name to the internal NLB", () => {
+    expect(big.of("aws:route53/zone:Zone")[0]!.inputs).toMatchObject({
+      name: "big.k8s.internal",
+      vpcs: [{ vpcId: "big-net-vpc-id" }],
+      forceDestroy: true,
+    });
+    expect(big.of("aws:route53/record:Record")[0]!.inputs).toMatchObject({
+      name: "api.big.k8s.internal",
+      type: "A",
+      aliases: [
+        {
+          name: "internal-big-api-int-0123456789abcdef.elb.us-east-1.amazonaws.com",
+          zoneId: "Z26RNL4JYFTOTI",
+          evaluateTargetHealth: false,
+        },
+      ],
+    });
+  });
+});
+
+describe("the bastion", () => {
+  const bastion = () => dev.of("aws:ec2/instance:Instance").find((i) => i.name === "dev-bastion")!;
+
+  test("is a small Graviton instance in zone 0's public subnet, behind its own group, with IMDSv2 and an encrypted disk", () => {
+    expect(bastion().inputs).toMatchObject({
+      instanceType: "t4g.nano",
+      subnetId: "dev-net-nodes-0-id",
+      vpcSecurityGroupIds: ["dev-net-bastion-id"],
+      associatePublicIpAddress: false,
+      metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { encrypted: true, volumeType: "gp3" },
+    });
+    expect(bastion().ignoreChanges).toEqual(["ami"]);
+  });
+
+  test("keeps one Elastic IP, associated with it", () => {
+    expect(dev.of("aws:ec2/eipAssociation:EipAssociation")[0]!.inputs).toEqual({
+      allocationId: "dev-bastion-id",
+      instanceId: "dev-bastion-id",
+    });
+  });
+
+  test("raises sshd's limits in its user data, which holds no secret", () => {
+    const userData = bastion().inputs.userData as string;
+    expect(userData).toContain("MaxStartups");
+    expect(userData).not.toMatch(/PRIVATE KEY|c0ffee/);
   });
 });
 
 describe("outputs", () => {
-  test("the API endpoint is the NLB's DNS name on 6443", async () => {
+  test("operators reach the API at the public NLB; inside the VPC it is the fixed private name", async () => {
     expect(await valueOf(dev.cluster.apiEndpoint)).toBe(
       "https://dev-api-0123456789abcdef.elb.us-east-1.amazonaws.com:6443",
     );
+    expect(dev.cluster.privateApiEndpoint).toBe("https://api.dev.k8s.internal:6443");
+    expect(await valueOf(dev.cluster.bastionIp)).toMatch(/^198\.51\.100\.\d+$/);
   });
 
   test("every node is exported with its name, role, zone and addresses", async () => {

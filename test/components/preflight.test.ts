@@ -55,6 +55,7 @@ describe("preflight (AWS-backed checks before any resource)", () => {
     expect(result).toEqual({
       controlPlaneArch: "arm64",
       workerArch: "x86_64",
+      bastionArch: "arm64",
       region: "us-east-1",
       availabilityZones: ["us-east-1a", "us-east-1b", "us-east-1c"],
       placement: { controlPlane: [0], workers: [0] },
@@ -141,7 +142,8 @@ describe("preflight (AWS-backed checks before any resource)", () => {
       ...l,
       instanceType: (n) => (seen.push(n), l.instanceType(n)),
     });
-    expect(seen).toEqual(["t3.medium"]);
+    // The control planes' type and the bastion's.
+    expect(seen).toEqual(["t3.medium", "t4g.nano"]);
   });
 });
 
@@ -249,22 +251,63 @@ describe("account limits that would stop an up half-way", () => {
     expect(result.placement.workers).toHaveLength(40);
   });
 
-  test("one API rule per node: past the rules-per-group quota the cluster is refused up front", async () => {
-    const found = await problems(
-      preflight(config({ workers: { count: 59 } }), lookups(undefined, {}, { "L-0EA8095F": 60 })),
+  test("rules never grow with the nodes: 200 workers need no more than 3", async () => {
+    const few = await preflight(
+      config({ workers: { count: 3 } }),
+      lookups(undefined, {}, { "L-0EA8095F": 60 }),
     );
-    // 1 control plane + 59 workers + 1 API CIDR = 61 rules.
+    const many = await preflight(
+      config({ workers: { count: 200 } }),
+      lookups(undefined, {}, { "L-0EA8095F": 60 }),
+    );
+    expect([few.placement.workers.length, many.placement.workers.length]).toEqual([3, 200]);
+  });
+
+  test("too many CIDRs for one group's rules quota are refused up front, naming the list", async () => {
+    const cidrs = Array.from({ length: 61 }, (_, i) => `10.${i}.0.0/16`);
+    const found = await problems(
+      preflight(
+        config({ sshIngressCidrs: cidrs, apiIngressCidrs: ["10.200.0.0/16"] }),
+        lookups(undefined, {}, { "L-0EA8095F": 60 }),
+      ),
+    );
     expect(found).toEqual([
-      "the API load balancer's security group would need 61 inbound rules (1 for apiIngressCidrs and one per node for 60 nodes), " +
-        "more than the 60 AWS allows (Service Quotas L-0EA8095F): use at most 59 nodes or fewer apiIngressCidrs, or raise the quota first",
+      "the bastion security group would need 61 inbound rules (one per entry of sshIngressCidrs, plus the cluster's own), " +
+        "more than the 60 AWS allows (Service Quotas L-0EA8095F): list fewer, wider CIDRs, or raise the quota first",
     ]);
   });
 
   test("a raised rules quota is honoured", async () => {
+    const cidrs = Array.from({ length: 61 }, (_, i) => `10.${i}.0.0/16`);
     const result = await preflight(
-      config({ workers: { count: 59 } }),
+      config({ sshIngressCidrs: cidrs, apiIngressCidrs: ["10.200.0.0/16"] }),
       lookups(undefined, {}, { "L-0EA8095F": 200 }),
     );
-    expect(result.placement.workers).toHaveLength(59);
+    expect(result.placement.workers).toHaveLength(1);
+  });
+
+  test("the bastion's type must exist and be offered in the cluster's first zone", async () => {
+    const found = await problems(
+      preflight(
+        config({
+          bastion: { instanceType: "t4g.nano" },
+          controlPlane: { instanceType: "m4.large" },
+          workers: { instanceType: "m4.large" },
+        }),
+        {
+          ...lookups(["us-east-1e", "us-east-1a"]),
+          availabilityZones: async () => ["us-east-1e", "us-east-1f"],
+        },
+      ),
+    );
+    expect(found).toEqual([
+      "bastion.instanceType t4g.nano is not offered in us-east-1e, the cluster's first zone, where the bastion goes; pick a type offered there",
+    ]);
+    const unknown = await problems(
+      preflight(config({ bastion: { instanceType: "z9.tiny" } }), lookups()),
+    );
+    expect(unknown[0]).toMatch(
+      /^bastion\.instanceType z9\.tiny is not an instance type offered in this region/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Teardown under mocks, for 3 + 3: the delete order the engine derives from the recorded
+ * Teardown under mocks, for 3 + 3 in the private topology: the delete order the engine derives from the recorded
  * dependency graph (test/support/engineGraph.ts) never cuts an SSH step's path, a whole-cluster
  * destroy runs no remote command at all, and a scale-down still drains the leaving node.
  */
@@ -19,6 +19,8 @@ const NAME = "td";
 /** What an SSH step's path and work rely on: gateway, route, associations, every rule. */
 const PATH_TYPES = new Set([
   "aws:ec2/internetGateway:InternetGateway",
+  "aws:ec2/eipAssociation:EipAssociation",
+  "aws:ec2/natGateway:NatGateway",
   "aws:ec2/route:Route",
   "aws:ec2/routeTableAssociation:RouteTableAssociation",
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
@@ -26,17 +28,20 @@ const PATH_TYPES = new Set([
 ]);
 
 const commands = () => h.resources.filter((r) => r.type === "command:remote:Command");
-/** A node's own rule to the public API load balancer (until the API moves in-VPC). */
-const isNodeApiRule = (r: RecordedResource) => r.name.endsWith("-api-ingress");
-/** The path every step shares. */
-const pathResources = () => h.resources.filter((r) => PATH_TYPES.has(r.type) && !isNodeApiRule(r));
+/** The path every step shares: the network's, and the bastion every step goes through. */
+const pathResources = () =>
+  h.resources.filter(
+    (r) =>
+      PATH_TYPES.has(r.type) ||
+      (r.type === "aws:ec2/instance:Instance" && r.name.endsWith("-bastion")),
+  );
 const instanceOf = (node: string) => h.byName(`${NAME}-nodes-${node}`);
 
-/** The instance a command's SSH connection goes to. */
+/** The instance a command's SSH connection goes to (its private address, via the bastion). */
 function hostOf(command: RecordedResource): RecordedResource {
   const host = command.inputs.connection.host;
   const found = h.resources.filter(
-    (r) => r.type === "aws:ec2/instance:Instance" && r.outputs.publicIp === host,
+    (r) => r.type === "aws:ec2/instance:Instance" && r.outputs.privateIp === host,
   );
   expect(found).toHaveLength(1);
   return found[0]!;
@@ -52,6 +57,9 @@ beforeAll(async () => {
     controlPlane: { count: 3 },
     workers: { count: 3 },
     availabilityZoneCount: 3,
+    // The private topology has the longest path: bastion, edge routes, NAT gateways, private routes.
+    topology: "private",
+    natGateways: "perZone",
   });
   const cluster = await lib.createKubeadmCluster(config, MOCK_CLUSTER_OPTIONS);
   await settle(cluster.kubeconfig, cluster.nodes);
@@ -90,20 +98,6 @@ describe("pulumi destroy", () => {
       ["cp-1", "cp-2", "worker-0", "worker-1", "worker-2"].map((n) => `${NAME}-${n}-member`).sort(),
     );
     expect(withDelete.filter((c) => graph.deleteRuns(c, all)).map((c) => c.name)).toEqual([]);
-  });
-
-  test("keeps each node's own API rule until its join and cluster-ready are gone", () => {
-    const batch = graph.deleteBatch();
-    const rules = h.resources.filter(isNodeApiRule);
-    expect(rules).toHaveLength(6);
-    for (const rule of rules) {
-      const node = rule.name.slice(`${NAME}-`.length, -"-api-ingress".length);
-      const users = [`${NAME}-cluster-ready`, ...(node === "cp-0" ? [] : [`${NAME}-${node}-join`])];
-      for (const user of users.map((u) => h.byName(u))) {
-        expect(graph.transitiveDependencies(user).has(rule.urn)).toBe(true);
-        expect(batch.get(user.urn)!).toBeLessThan(batch.get(rule.urn)!);
-      }
-    }
   });
 
   test("every removal step is deleted with the instance it runs on", () => {

@@ -32,6 +32,7 @@ describe("the deployment record", () => {
       cni: "calico",
       containerRuntime: "containerd",
       os: "ubuntu-24.04",
+      topology: "public",
     });
   });
 

@@ -6,6 +6,8 @@
  *      worker reaches a pod on the other;
  *   3. scale the workers up by one (4 Ready nodes), then down by one (3 nodes, the removed one
  *      gone from the API);
+ *      the API's fixed private name in the outputs and the kubeconfig, the bastion answering SSH
+ *      and no node's public address doing so;
  *   4. a create-only change (`cni`) is refused by `preview` before anything is touched, naming
  *      the key and both values; the kubeconfig output survives every update;
  *   5. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
@@ -20,6 +22,7 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import {
@@ -93,6 +96,17 @@ const nodeNamesOf = (outputs: OutputMap): string[] =>
   (outputs.nodes!.value as NodeOutput[]).map((n) => n.nodeName).sort();
 
 const namesOf = (nodes: readonly NodeState[]): string[] => nodes.map((n) => n.name).sort();
+
+/** Whether a TCP connection to host:port succeeds within 5 s (a dropped SYN times out). */
+function tcpAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 5000 });
+    const done = (ok: boolean) => (socket.destroy(), resolve(ok));
+    socket.once("connect", () => done(true));
+    socket.once("timeout", () => done(false));
+    socket.once("error", () => done(false));
+  });
+}
 
 /** A pod pinned to one node by `nodeName` (no scheduler involved). */
 function pinnedPod(name: string, nodeName: string, args: string[]): object {
@@ -267,6 +281,19 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
 
         // 3. DNS and the pod network across workers.
         await checkDnsAndPodNetwork(kubectl, stackName);
+
+        // The private plumbing: the API's fixed name, the kubeconfig verifying it through the
+        // public NLB, and no SSH on any node's public address (only the bastion answers).
+        expect(outputs.privateApiEndpoint?.value).toBe(
+          `https://api.${stackName}.k8s.internal:6443`,
+        );
+        expect(outputs.kubeconfig!.value).toContain(
+          `tls-server-name: api.${stackName}.k8s.internal`,
+        );
+        expect(await tcpAnswers(outputs.bastionIp!.value as string, 22)).toBe(true);
+        for (const node of outputs.nodes!.value as { publicIp: string }[]) {
+          if (node.publicIp) expect(await tcpAnswers(node.publicIp, 22)).toBe(false);
+        }
 
         // 4. One worker more.
         outputs = await up(stack, WORKERS.count + 1);

@@ -1,7 +1,9 @@
 /**
- * join: waits for the API endpoint, joins once (guarded), resets and retries a failed join once,
- * explains token problems, routes a joining control plane to the first control plane, and then
- * recreates a kube-proxy pod that kept the join-time copy of /etc/hosts.
+ * join: waits for the API endpoint (a worker through the VPC's DNS and the internal load balancer,
+ * logging each state change once and explaining a timeout), joins once (guarded), resets and
+ * retries a failed join once, explains token problems, routes a joining control plane to the
+ * first control plane, and then recreates a kube-proxy pod that kept the join-time copy of
+ * /etc/hosts.
  */
 import * as fs from "fs";
 
@@ -9,6 +11,7 @@ import { renderJoin } from "../../render/steps";
 import { callsOf, runTwice, Sandbox, sandboxTest, scenario } from "./sandbox";
 import {
   API_HOST,
+  API_NAME,
   CERT_KEY,
   CP0_IP,
   joinBundle,
@@ -153,6 +156,210 @@ sandboxTest("join gives up when the API endpoint never answers", async (sb) => {
   expect(r.stderr).toContain(`timed out after 1s waiting for the API server at ${API_HOST}:6443`);
   expect(r.stderr).toContain("the API endpoint did not answer");
   expect(callsOf(sb, "kubeadm")).toEqual([]);
+});
+
+describe("a worker waiting for the fixed private name", () => {
+  const fixedWorker = renderJoin(joinInputs("worker", API_NAME));
+  const fixedControlPlane = renderJoin(joinInputs("control-plane", API_NAME));
+  /** The VPC's DNS as the getent and curl doubles see it: the name's two load balancer addresses. */
+  const DNS = { DOUBLE_GETENT_NAME: API_NAME, DOUBLE_GETENT_ADDRESSES: "10.0.1.5 10.0.33.7" };
+  const WAIT = `the API server at ${API_NAME}:6443`;
+  const READYZ = `https://${API_NAME}:6443/readyz`;
+  /** The lookups, probes and join of a run, in order: "getent", "readyz", "join". */
+  const sequence = (sb: Sandbox): string[] =>
+    sb.calls().flatMap((c) => {
+      if (c === `getent ahosts ${API_NAME}`) return ["getent"];
+      if (c.startsWith("curl ") && c.endsWith(READYZ)) return ["readyz"];
+      if (c.startsWith("kubeadm join ")) return ["join"];
+      return [];
+    });
+  /** The state changes the wait logged, in order. */
+  const states = (stderr: string): string[] =>
+    stderr
+      .split("\n")
+      .filter((line) => line.includes(`[INFO] [join] ${WAIT}: `))
+      .map((line) => line.slice(line.indexOf(`${WAIT}: `) + WAIT.length + 2));
+
+  sandboxTest(
+    "polls the name until it resolves and /readyz answers, and joins only after the first answer",
+    async (sb) => {
+      fresh(sb);
+      const r = await sb.run(fixedWorker, {
+        stdin: joinBundle("worker"),
+        env: { ...DNS, DOUBLE_GETENT_AFTER: "2", DOUBLE_READYZ_FAILS: "2" },
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("joined the cluster as a worker");
+      // Two lookups find nothing (no probe), then two probes fail, the third answers, then the join.
+      expect(sequence(sb)).toEqual([
+        "getent",
+        "getent",
+        "getent",
+        "readyz",
+        "getent",
+        "readyz",
+        "getent",
+        "readyz",
+        "join",
+      ]);
+      const calls = sb.calls();
+      const firstAnswer = calls.filter((c) => c.endsWith(READYZ))[2] as string;
+      expect(calls.findIndex((c) => c.startsWith("kubeadm join "))).toBeGreaterThan(
+        calls.lastIndexOf(firstAnswer),
+      );
+      expect(r.stderr).toMatch(new RegExp(`${WAIT}: ready after \\d+s`));
+      expect(r.stderr).not.toContain("---- why");
+      expect(sb.read("/etc/hosts")).toBe("127.0.0.1 localhost\n"); // DNS, not /etc/hosts
+    },
+  );
+
+  sandboxTest("logs each state change once, not every poll", async (sb) => {
+    fresh(sb);
+    const r = await sb.run(fixedWorker, {
+      stdin: joinBundle("worker"),
+      env: {
+        ...DNS,
+        DOUBLE_GETENT_AFTER: "3",
+        DOUBLE_READYZ_FAILS: "3",
+        DOUBLE_READYZ_UNREADY: "3",
+      },
+    });
+    expect(r.code).toBe(0);
+    // Ten polls: three per state, then ready.
+    expect(sequence(sb).filter((c) => c === "getent")).toHaveLength(10);
+    expect(states(r.stderr)).toEqual([
+      `${API_NAME} does not resolve yet`,
+      `${API_NAME} resolves to 10.0.1.5, 10.0.33.7; /readyz answers 000 (curl exit 7: no TCP connection: refused, or no route)`,
+      `${API_NAME} resolves to 10.0.1.5, 10.0.33.7; /readyz answers 500 (an API server answers but is not ready)`,
+      expect.stringMatching(/^ready after \d+s$/),
+    ]);
+  });
+
+  /** The AWS checklist every timeout prints. */
+  const AWS_HINTS = [
+    "what to check in AWS:",
+    "the internal load balancer's target group for port 6443: are the control-plane nodes registered and healthy?",
+    "aws elbv2 describe-target-health --target-group-arn <ARN>",
+    "the control-plane security group allows 6443/tcp from the load balancer's security group",
+    `the Route 53 private hosted zone is associated with this VPC and has an alias record ${API_NAME}`,
+  ];
+
+  sandboxTest(
+    "a name that never resolves: gives up after its bound, says so with the resolver and the AWS checks, and does not join",
+    async (sb) => {
+      fresh(sb);
+      sb.write(
+        "/etc/resolv.conf",
+        "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch ec2.internal\n",
+      );
+      sb.write("/run/systemd/resolve/resolv.conf", "nameserver 10.0.0.2\nsearch ec2.internal\n");
+      const r = await sb.run(fixedWorker, {
+        stdin: joinBundle("worker"),
+        env: { ...DNS, DOUBLE_GETENT_AFTER: "never", KUBEADM_AWS_READYZ_WAIT_SECONDS: "1" },
+      });
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(10000);
+      expect(r.stderr).toContain(`timed out after 1s waiting for ${WAIT}`);
+      expect(states(r.stderr)).toEqual([`${API_NAME} does not resolve yet`]);
+      for (const expected of [
+        `---- why ${API_NAME}:6443 did not answer ----`,
+        `getent ahosts ${API_NAME} finds no address (exit 2, not found): the name does not resolve on this node`,
+        "The Route 53 private hosted zone that holds it is not associated with this node's VPC, or the zone has no record",
+        `through the name: curl exit 6 (curl cannot resolve the name); no TCP connection; no TLS session; HTTP 000`,
+        `curl said: curl: (6) Could not resolve host: ${API_NAME}`,
+        "  nameserver 127.0.0.53",
+        "    nameserver 10.0.0.2",
+        "likely cause: the name does not resolve: check the private hosted zone and its record first",
+        ...AWS_HINTS,
+        "the API endpoint did not answer within 1s (diagnostics above)",
+      ]) {
+        expect(r.stderr).toContain(expected);
+      }
+      expect(r.stderr).not.toContain("search ec2.internal"); // only the nameserver lines
+      expect(callsOf(sb, "kubeadm")).toEqual([]);
+      expect(sb.exists("/etc/kubernetes/kubeadm/join.yaml")).toBe(false);
+    },
+  );
+
+  sandboxTest(
+    "a name that resolves to a load balancer that never answers: probes each address and points at the targets and security groups",
+    async (sb) => {
+      fresh(sb);
+      const r = await sb.run(fixedWorker, {
+        stdin: joinBundle("worker"),
+        env: {
+          ...DNS,
+          DOUBLE_READYZ_FAILS: "1000",
+          DOUBLE_READYZ_ERROR: "timeout",
+          KUBEADM_AWS_READYZ_WAIT_SECONDS: "1",
+        },
+      });
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(10000);
+      expect(states(r.stderr)).toEqual([
+        `${API_NAME} resolves to 10.0.1.5, 10.0.33.7; /readyz answers 000 (curl exit 28: timed out: no TCP answer within 5s or no HTTP answer within 10s (dropped packets?))`,
+      ]);
+      for (const expected of [
+        `getent ahosts ${API_NAME} resolves it to 10.0.1.5, 10.0.33.7 (its STREAM lines:)`,
+        `  10.0.1.5        STREAM ${API_NAME}`,
+        "through the name: curl exit 28 (timed out",
+        "to 10.0.1.5: curl exit 28",
+        "to 10.0.33.7: curl exit 28",
+        "curl said: curl: (28) Connection timed out after 5001 milliseconds",
+        "(no /etc/resolv.conf)",
+        "likely cause: connections time out: most often no healthy target, or a security group that drops 6443/tcp",
+        ...AWS_HINTS,
+      ]) {
+        expect(r.stderr).toContain(expected);
+      }
+      // The probes of each address pin it, bounded like every probe.
+      const pinned = callsOf(sb, "curl").filter((c) => c.includes(" --resolve "));
+      expect(pinned).toEqual([
+        expect.stringContaining(`--resolve ${API_NAME}:6443:10.0.1.5 ${READYZ}`),
+        expect.stringContaining(`--resolve ${API_NAME}:6443:10.0.33.7 ${READYZ}`),
+      ]);
+      for (const probe of callsOf(sb, "curl")) {
+        expect(probe).toContain("-ksS -o /dev/null --connect-timeout 5 --max-time 10 -w ");
+      }
+      expect(callsOf(sb, "kubeadm")).toEqual([]);
+    },
+  );
+
+  sandboxTest("a TLS failure behind the name is told apart from a TCP failure", async (sb) => {
+    fresh(sb);
+    const r = await sb.run(fixedWorker, {
+      stdin: joinBundle("worker"),
+      env: {
+        ...DNS,
+        DOUBLE_READYZ_FAILS: "1000",
+        DOUBLE_READYZ_ERROR: "tls",
+        KUBEADM_AWS_READYZ_WAIT_SECONDS: "1",
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "through the name: curl exit 35 (TCP connected, the TLS handshake failed); TCP connected to 10.0.1.5:6443; TLS handshake failed; HTTP 000",
+    );
+    expect(r.stderr).toContain(
+      "likely cause: something accepts TCP connections but does not speak TLS",
+    );
+  });
+
+  sandboxTest(
+    "a control plane never waits for the load balancer: it reaches the first control plane through /etc/hosts",
+    async (sb) => {
+      fresh(sb);
+      const r = await sb.run(fixedControlPlane, {
+        stdin: joinBundle("control-plane"),
+        env: { ...DNS, DOUBLE_GETENT_AFTER: "never" },
+      });
+      expect(r.code).toBe(0);
+      expect(sb.stateFile("hosts-during-join")).toContain(`${CP0_IP} ${API_NAME} # kubeadm-aws\n`);
+      expect(callsOf(sb, "getent")).toEqual([]);
+      expect(callsOf(sb, "curl").filter((c) => c.endsWith(READYZ))).toHaveLength(1);
+      expect(r.stderr).toContain("joined the cluster as a control-plane");
+    },
+  );
 });
 
 describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {

@@ -88,6 +88,45 @@ sleep 0.3; touch "$SYSROOT/flag"; wait $!`),
       expect(r.stderr).toContain("DIAG-KUBELET-JOURNAL");
     },
   );
+
+  sandboxTest(
+    "with --changes logs each state once, when it changes, not every poll",
+    async (sb) => {
+      // Polls 1-2 say "a", 3-4 "b", 5 "a" again (a change too), then the check succeeds.
+      const r = await sb.run(
+        libScript(`check() {
+  local n=0
+  [[ ! -f "$SYSROOT/n" ]] || n="$(<"$SYSROOT/n")"
+  n=$((n + 1))
+  echo "$n" >"$SYSROOT/n"
+  case "$n" in 1 | 2) echo "state a" ;; 3 | 4) echo "state b" ;; 5) echo "state a" ;; *) return 0 ;; esac
+  return 1
+}
+wait_for --changes 10 "the thing" -- check`),
+      );
+      expect(r.code).toBe(0);
+      expect(sb.read("/n").trim()).toBe("6");
+      const logged = r.stderr
+        .split("\n")
+        .filter((line) => line.includes("[INFO] [lib-test] the thing: "));
+      expect(logged.map((line) => line.replace(/^.*the thing: /, ""))).toEqual([
+        "state a",
+        "state b",
+        "state a",
+        expect.stringMatching(/^ready after \d+s$/),
+      ]);
+    },
+  );
+
+  sandboxTest("without --changes logs no state while it waits", async (sb) => {
+    const r = await sb.run(
+      libScript(
+        `wait_for 10 "the flag" -- bash -c 'test -f "$SYSROOT/flag" || { echo "no flag"; touch "$SYSROOT/flag"; exit 1; }'`,
+      ),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain("no flag");
+  });
 });
 
 describe("the ERR trap", () => {

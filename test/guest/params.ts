@@ -6,6 +6,8 @@ import { renderSecretBundle } from "../../render/script";
 import type { CniInputs, InitInputs, JoinInputs, PrepareInputs } from "../../render/steps";
 
 export const API_HOST = "dev-api-0123456789.elb.us-east-1.amazonaws.com";
+/** The fixed private name of the API (a Route 53 private-zone alias of the internal NLB). */
+export const API_NAME = "api.k8s-dev.k8s.internal";
 export const CP0_IP = "192.0.2.10";
 /** The joining node's Kubernetes name (its private DNS name); the kubectl double's default node. */
 export const NODE_NAME = "ip-192-0-2-11.ec2.internal";
@@ -53,13 +55,13 @@ export const initInputs: InitInputs = {
   timeoutSeconds: 600,
 };
 
-function joinConfig(controlPlane: boolean): string {
+function joinConfig(controlPlane: boolean, apiEndpointHost: string): string {
   const lines = [
     "apiVersion: kubeadm.k8s.io/v1beta4",
     "kind: JoinConfiguration",
     "discovery:",
     "  bootstrapToken:",
-    `    apiServerEndpoint: ${API_HOST}:6443`,
+    `    apiServerEndpoint: ${apiEndpointHost}:6443`,
     "    token: __BOOTSTRAP_TOKEN__",
     "    caCertHashes:",
     "      - sha256:7b1c6e2f0d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c",
@@ -73,12 +75,16 @@ function joinConfig(controlPlane: boolean): string {
   return lines.join("\n") + "\n";
 }
 
-export function joinInputs(role: "control-plane" | "worker"): JoinInputs {
+/** A join's inputs; apiEndpointHost is the endpoint's host (API_NAME: the fixed private name). */
+export function joinInputs(
+  role: "control-plane" | "worker",
+  apiEndpointHost: string = API_HOST,
+): JoinInputs {
   return {
     role,
-    joinConfig: joinConfig(role === "control-plane"),
+    joinConfig: joinConfig(role === "control-plane", apiEndpointHost),
     criSocket: CONTAINERD_SOCKET,
-    apiEndpointHost: API_HOST,
+    apiEndpointHost,
     apiEndpointPort: 6443,
     bootstrapApiIp: CP0_IP,
     timeoutSeconds: 600,

@@ -1,6 +1,6 @@
 /** index.ts end to end under mocks: stack config in, validated cluster out, outputs exported. */
 import * as pulumi from "@pulumi/pulumi";
-import { Harness, installMocks, mockStdout, valueOf } from "../../tools/mockCloud";
+import { Harness, installMocks, stdoutMarker, valueOf } from "../../tools/mockCloud";
 
 /** index.ts uses `export =` (what the Pulumi runtime calls); require it as such. */
 const program = (): Promise<Record<string, any>> => require("../../index")();
@@ -38,7 +38,12 @@ test("the program exports the endpoint, nodes, SSH user and the secrets", async 
   ]);
   expect(await pulumi.isSecret(out.kubeconfig)).toBe(true);
   expect(await pulumi.isSecret(out.sshPrivateKey)).toBe(true);
-  expect(await valueOf(out.kubeconfig)).toBe(mockStdout("k8s-dev-kubeconfig"));
+  // The cluster's kubeconfig, pointed at the public API load balancer.
+  expect(await valueOf(out.kubeconfig)).toContain(stdoutMarker("k8s-dev-kubeconfig"));
+  expect(await valueOf(out.kubeconfig)).toContain("tls-server-name: api.k8s-dev.k8s.internal");
+  expect(out.privateApiEndpoint).toBe("https://api.k8s-dev.k8s.internal:6443");
+  expect(await valueOf(out.bastionIp)).toMatch(/^198\.51\.100\.\d+$/);
+  expect(out.bastionUser).toBe("ubuntu");
   // The deployment record the next run reads back: zones, placement, create-only settings.
   expect(out.deploymentRecord).toMatchObject({
     version: 1,

@@ -10,7 +10,9 @@ const README = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "u
 const USER_KEYS = CONFIG_KEYS.flatMap((key) =>
   key === "controlPlane" || key === "workers"
     ? ["count", "instanceType", "rootVolumeSizeGiB"].map((f) => `${key}.${f}`)
-    : [key],
+    : key === "bastion"
+      ? ["bastion.instanceType"]
+      : [key],
 );
 
 /** The rows of the table under "What changing each key does on a running cluster". */

@@ -143,7 +143,9 @@ test("each step file starts with notes: resource, host, triggers, stdin names, d
   expect(join.slice(1, 9)).toEqual([
     "# ==== npm run render: review notes ====",
     "# resource: k8s-prod-cp-1-join (its create script)",
-    expect.stringMatching(/^# runs on: {2}k8s-prod-cp-1 \(203\.0\.113\.\d+\), over SSH$/),
+    expect.stringMatching(
+      /^# runs on: {2}k8s-prod-cp-1 \(10\.0\.32\.\d+\), over SSH through the bastion 198\.51\.100\.\d+$/,
+    ),
     "# triggers: k8s-prod-cp-1 (replacing one runs the step again)",
     "# stdin:    certificate-key, token (names only: join.stdin)",
     "# delete:   no delete script",
@@ -152,7 +154,9 @@ test("each step file starts with notes: resource, host, triggers, stdin names, d
   ]);
   const cp0 = rendered.prod!.nodes.find((n) => n.name === "k8s-prod-cp-0")!;
   const member = read("prod", "k8s-prod-worker-1/member.sh");
-  expect(member).toContain(`# runs on:  k8s-prod-cp-0 (${cp0.publicIp}), over SSH`);
+  expect(member).toContain(
+    `# runs on:  k8s-prod-cp-0 (${cp0.privateIp}), over SSH through the bastion`,
+  );
   expect(member).toContain("# triggers: k8s-prod-cp-0, k8s-prod-worker-1 (");
   expect(member).toContain("# stdin:    none\n");
   expect(member).toContain("# delete:   member.delete.sh\n");
@@ -216,7 +220,7 @@ describe("the summary", () => {
 
   test("says where each step runs and which nodes trigger it", () => {
     const row = (name: string) => stepRows().find((r) => r.startsWith(`| k8s-prod-${name} |`))!;
-    const ip = (node: string) => rendered.prod!.nodes.find((n) => n.name === node)!.publicIp;
+    const ip = (node: string) => rendered.prod!.nodes.find((n) => n.name === node)!.privateIp;
     expect(row("cp-1-join")).toBe(
       `| k8s-prod-cp-1-join | k8s-prod-cp-1/join.sh | k8s-prod-cp-1 (${ip("k8s-prod-cp-1")}) | k8s-prod-cp-1 | k8s-prod-cp-1-creds | certificate-key, token | - |`,
     );

@@ -58,12 +58,10 @@ describe("the region of the stack file", () => {
     expect(result.summary).toContain("| region | eu-west-1 |");
     expect(result.summary).toContain("| zones | eu-west-1a, eu-west-1b, eu-west-1c |");
     expect(result.summary).toMatch(
-      /\| API endpoint \| https:\/\/k8s-euw-api-\w+\.elb\.eu-west-1\.amazonaws\.com:6443 \|/,
+      /\| API endpoint \(operators\) \| https:\/\/k8s-euw-api-\w+\.elb\.eu-west-1\.amazonaws\.com:6443 \|/,
     );
     const join = fs.readFileSync(path.join(outDir, "k8s-euw-worker-0/join.sh"), "utf8");
-    expect(join).toMatch(
-      /readonly API_ENDPOINT_HOST=k8s-euw-api-\w+\.elb\.eu-west-1\.amazonaws\.com\n/,
-    );
+    expect(join).toMatch(/readonly API_ENDPOINT_HOST=api\.k8s-euw\.k8s\.internal\n/);
     expect(join).toContain(`readonly NODE_NAME=${result.nodes[1]!.nodeName}\n`);
     for (const text of readAll(outDir)) expect(text).not.toMatch(/us-east-1|ec2\.internal/);
   });

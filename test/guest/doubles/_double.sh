@@ -46,3 +46,32 @@ flag_value() {
   done
   return 1
 }
+
+# The addresses NAME resolves to, one a line, per the sandbox's /etc/hosts and the DOUBLE_GETENT_*
+# knobs (see the getent double); fails when it does not resolve: resolve_name NAME. It counts
+# nothing: only the getent double advances the lookup counter that DOUBLE_GETENT_AFTER reads.
+resolve_name() {
+  local name="${1,,}" hosts="${KUBEADM_AWS_ROOT}/etc/hosts" count=0 file address
+  if [[ -f "$hosts" ]] && awk -v name="$name" '
+      { sub(/#.*/, "") }
+      NF >= 2 { for (i = 2; i <= NF; i++) if (tolower($i) == name) { print $1; found = 1 } }
+      END { exit !found }' "$hosts"; then
+    return 0
+  fi
+  if [[ -n "${DOUBLE_GETENT_NAME:-}" && "$name" != "${DOUBLE_GETENT_NAME,,}" ]]; then
+    return 1
+  fi
+  case "${DOUBLE_GETENT_AFTER:-0}" in
+    never) return 1 ;;
+    *)
+      file="${DOUBLE_STATE}/count.getent"
+      if [[ -f "$file" ]]; then
+        count="$(<"$file")"
+      fi
+      ((count > ${DOUBLE_GETENT_AFTER:-0})) || return 1
+      ;;
+  esac
+  for address in ${DOUBLE_GETENT_ADDRESSES:-192.0.2.200}; do
+    echo "$address"
+  done
+}
