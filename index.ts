@@ -24,6 +24,7 @@ export = async () => {
     bastionUser: cluster.bastionUser,
     sshPrivateKey: cluster.sshPrivateKey,
     kubeconfig: cluster.kubeconfig,
+    kubeconfigExpiry: cluster.kubeconfigExpiry,
     // Read back by the next run: keeps zones and placement, refuses create-only changes.
     [RECORD_OUTPUT]: cluster.deploymentRecord,
   };

@@ -9,6 +9,7 @@
 import { performance } from "perf_hooks";
 import { clock, criticalPath, minutes, onPath, shortType } from "../tools/criticalPath";
 import { installMocks, MOCK_CLUSTER_OPTIONS, settle } from "../tools/mockCloud";
+import { BEFORE_NO_SPECIAL_NODE } from "./baseline";
 
 /** What the benchmark reports as on or off the critical path, by type prefix. */
 const WATCHED: [string, string][] = [
@@ -75,6 +76,15 @@ async function main(): Promise<void> {
     for (const [what, prefix] of WATCHED) {
       const on = onPath(modeled, prefix);
       console.log(`  ${what} (${prefix}*) on the critical path: ${on ? "yes" : "no"}`);
+    }
+    const baseline = BEFORE_NO_SPECIAL_NODE.sizes[`${cps}+${workers}` as "3+3" | "3+50"];
+    if (baseline) {
+      console.log(`  before no node was special (${BEFORE_NO_SPECIAL_NODE.commit}) -> now:`);
+      console.log(`    commands:              ${baseline.commands} -> ${commands.size}`);
+      console.log(`    longest command chain: ${baseline.chain} -> ${chain.length} steps`);
+      console.log(
+        `    modeled time to Ready: ${minutes(baseline.modeledSeconds)} -> ${minutes(modeled.seconds)}`,
+      );
     }
     if (modeled.unknownTypes.length > 0) {
       console.log(`  modeled with the default duration (add to tools/criticalPath.ts):`);

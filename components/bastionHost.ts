@@ -35,6 +35,8 @@ export class Bastion extends pulumi.ComponentResource {
   /** The Elastic IP: what every remote step's proxy and every operator's `ssh -J` names. */
   public readonly publicIp: pulumi.Output<string>;
   public readonly sshUser: string;
+  /** Its id triggers the bastion's own steps (kubectl), so a replaced bastion gets them again. */
+  public readonly instanceId: pulumi.Output<string>;
   /** What a connection through the bastion depends on (instance and address association). */
   public readonly pathResources: pulumi.Resource[];
 
@@ -74,6 +76,7 @@ export class Bastion extends pulumi.ComponentResource {
     );
     this.publicIp = eip.publicIp;
     this.sshUser = sshUserFor(args.os);
+    this.instanceId = instance.id;
     this.pathResources = [instance, association];
     this.registerOutputs({ publicIp: this.publicIp, sshUser: this.sshUser });
   }

@@ -5,7 +5,8 @@
  *   controlPlaneEndpoint, which every kubelet, kube-proxy and CNI agent uses.
  * - With publicApi, an internet-facing load balancer for operators, open to apiIngressCidrs
  *   only; the exported kubeconfig names it, with tls-server-name set to the private name.
- *   Without, the kubeconfig names https://127.0.0.1:6443 for an SSH tunnel through the bastion.
+ *   Without, the kubeconfig names the private name: reachable inside the VPC (a VPN, peering,
+ *   the bastion), or through an SSH tunnel (README: "Reaching the API").
  * Neither `kubeadm init` nor a control-plane join waits for any of this: they map the name in
  * /etc/hosts. Only worker joins need it, and they poll the name until it answers.
  */
@@ -27,12 +28,11 @@ export interface ClusterApiArgs {
   readonly controlPlanes: readonly ClusterNode[];
 }
 
-/** Where the kubeconfig points without a public load balancer: an operator's SSH tunnel. */
-export const TUNNEL_SERVER = `https://127.0.0.1:${API_PORT}`;
-
 export class ClusterApi extends pulumi.ComponentResource {
   /** api.<cluster>.k8s.internal */
   public readonly privateName: string;
+  /** `https://api.<cluster>.k8s.internal:6443`, the controlPlaneEndpoint. */
+  public readonly privateEndpoint: string;
   public readonly internal: ApiLoadBalancer;
   public readonly public?: ApiLoadBalancer;
   /** The server the exported kubeconfig names. */
@@ -70,6 +70,7 @@ export class ClusterApi extends pulumi.ComponentResource {
       parent,
     );
     this.privateName = dns.name;
+    this.privateEndpoint = `https://${dns.name}:${API_PORT}`;
     this.workerPath = [dns.record, ...internalTargets];
 
     if (config.publicApi) {
@@ -87,7 +88,7 @@ export class ClusterApi extends pulumi.ComponentResource {
       attachAll(this.public, "api-public");
       this.operatorServer = pulumi.interpolate`https://${this.public.dnsName}:${API_PORT}`;
     } else {
-      this.operatorServer = pulumi.output(TUNNEL_SERVER);
+      this.operatorServer = pulumi.output(this.privateEndpoint);
     }
     this.registerOutputs({ privateName: this.privateName, operatorServer: this.operatorServer });
   }

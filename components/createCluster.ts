@@ -4,9 +4,10 @@
  * the cluster. `index.ts`, the render tool, the benchmark and programs that import this project
  * all go through it, so they evaluate exactly the same thing.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { resolveMyIp } from "../config/callerIp";
 import { ClusterConfig, ConfigCheck, ConfigError } from "../config/clusterConfig";
+import { planAdminCredential } from "../config/credentialRenewal";
 import { documentationCidrProblems } from "../config/ingressCidrs";
 import type { DeploymentRecord } from "../config/deploymentRecord";
 import { KubeadmCluster } from "./kubeadmCluster";
@@ -48,6 +49,8 @@ export interface CreateClusterOptions {
    * that failed are left out of the checks that would otherwise judge their stand-in defaults.
    */
   readonly configCheck?: Pick<ConfigCheck, "problems" | "invalidKeys" | "explicitKeys">;
+  /** The clock the admin certificate's renewal reads (default: the system's; tests set it). */
+  readonly now?: () => Date;
   readonly opts?: pulumi.ComponentResourceOptions;
 }
 
@@ -69,9 +72,19 @@ export async function createKubeadmCluster(
     early,
     preflight(resolved, options.lookups, previous, check?.invalidKeys),
   );
+  const adminCredential = planAdminCredential(
+    previous?.adminCredential,
+    resolved.adminKubeconfig,
+    (options.now ?? (() => new Date()))(),
+  );
+  if (adminCredential.reason && adminCredential.reason !== "first issue") {
+    void pulumi.log.info(
+      `issuing a new admin kubeconfig (${adminCredential.reason}); it is valid until ${adminCredential.notAfter}`,
+    );
+  }
   return new KubeadmCluster(
     resolved.clusterName,
-    { config: resolved, preflight: checked },
+    { config: resolved, preflight: checked, adminCredential },
     options.opts,
   );
 }

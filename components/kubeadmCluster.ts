@@ -12,12 +12,14 @@ import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
 import { MY_IP, usesMyIp } from "../config/callerIp";
 import { ClusterConfig, ClusterConfigInput, validateClusterConfig } from "../config/clusterConfig";
+import { AdminCredentialPlan, planAdminCredential } from "../config/credentialRenewal";
 import { buildRecord, DeploymentRecord } from "../config/deploymentRecord";
 import { sshUserFor } from "../config/images";
-import { pointKubeconfigAt } from "../render/kubeconfigServer";
+import { renderKubeconfig } from "../render/kubeconfigs";
 import { Bastion } from "./bastionHost";
 import { createBootstrap } from "./bootstrap/createBootstrap";
 import { ClusterApi } from "./clusterApi";
+import { ADMIN_USER, ClientCertificate, issueClusterAdmins, OPERATIONS_USER } from "./credentials";
 import { MachineImages } from "./machineImages";
 import { typeToken } from "./naming";
 import { Network } from "./network";
@@ -30,6 +32,11 @@ export interface KubeadmClusterArgs {
   readonly config: ClusterConfig | ClusterConfigInput;
   /** The result of `preflight(config)`: architectures, zones and each node's zone. */
   readonly preflight: PreflightResult;
+  /**
+   * Which admin certificate this run issues (config/credentialRenewal.ts), from the previous
+   * deployment record; createKubeadmCluster computes it. Absent: a first issue, now.
+   */
+  readonly adminCredential?: AdminCredentialPlan;
 }
 
 /** What the stack exports for each node. */
@@ -57,8 +64,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly bastionUser: string;
   /** OpenSSH private key of the nodes and the bastion (secret). */
   public readonly sshPrivateKey: pulumi.Output<string>;
-  /** Admin kubeconfig (secret): the public load balancer, or localhost for an SSH tunnel. */
+  /**
+   * Admin kubeconfig (secret), computed by the program: a client certificate in
+   * kubeadm:cluster-admins; the server is the public load balancer (tls-server-name: the
+   * private name), or the private name without publicApi.
+   */
   public readonly kubeconfig: pulumi.Output<string>;
+  /** When the admin certificate stops working (ISO 8601); an `up` in the last renewBeforeDays renews it. */
+  public readonly kubeconfigExpiry: string;
   /**
    * What this deployment built, for the next run's checks: export it as the stack output
    * `deploymentRecord` (index.ts does), or pass it back through `createKubeadmCluster`'s
@@ -81,7 +94,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     this.config = config;
     checkResolved(config, args.preflight);
     const { availabilityZones: zones, placement } = args.preflight;
-    this.deploymentRecord = buildRecord(config, args.preflight.region, zones, placement);
+    const adminPlan =
+      args.adminCredential ?? planAdminCredential(undefined, config.adminKubeconfig, new Date());
+    this.deploymentRecord = buildRecord(config, args.preflight.region, zones, placement, {
+      generation: adminPlan.generation,
+      issuedAt: adminPlan.issuedAt,
+      validityDays: adminPlan.validityDays,
+    });
+    this.kubeconfigExpiry = adminPlan.notAfter;
 
     const pki = new Pki(`${name}-pki`, { clusterName: config.clusterName }, { parent: this });
     this.network = new Network(
@@ -151,29 +171,56 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     this.sshPrivateKey = pki.sshPrivateKey;
     this.bastionIp = this.bastion.publicIp;
     this.bastionUser = this.bastion.sshUser;
+    this.privateApiEndpoint = this.api.privateEndpoint;
+    this.apiEndpoint = this.api.operatorServer;
+
+    const admins = issueClusterAdmins(config.clusterName, pki.clusterCa, adminPlan, this);
+    const kubeconfigFor = (
+      cert: ClientCertificate,
+      userName: string,
+      server: pulumi.Input<string>,
+    ): pulumi.Output<string> =>
+      pulumi.secret(
+        pulumi
+          .all([server, pki.clusterCa.certPem, cert.certPem, cert.keyPem])
+          .apply(([url, caCertPem, clientCertPem, clientKeyPem]) =>
+            renderKubeconfig({
+              clusterName: config.clusterName,
+              server: url,
+              // Another address of the same API: the certificate names the private name.
+              tlsServerName: url === this.privateApiEndpoint ? undefined : this.api.privateName,
+              userName,
+              caCertPem,
+              clientCertPem,
+              clientKeyPem,
+            }),
+          ),
+      );
+    this.kubeconfig = kubeconfigFor(admins.admin, ADMIN_USER, this.api.operatorServer);
+
     const bootstrap = createBootstrap(name, {
       config,
       controlPlanes: this.machines.controlPlanes,
       workers: this.machines.workers,
       sshUser: this.sshUser,
       sshPrivateKey: pki.sshPrivateKey,
-      bastion: { host: this.bastion.publicIp, user: this.bastion.sshUser },
+      bastion: {
+        host: this.bastion.publicIp,
+        user: this.bastion.sshUser,
+        instanceId: this.bastion.instanceId,
+      },
       apiEndpointHost: this.api.privateName,
       pki,
+      operationsKubeconfig: kubeconfigFor(
+        admins.operations,
+        OPERATIONS_USER,
+        this.privateApiEndpoint,
+      ),
       networkPath: [...this.network.pathResources, ...this.bastion.pathResources],
-      workerJoinDependsOn: this.api.workerPath,
+      apiPath: this.api.workerPath,
+      clusterAnchor: this.network.vpc,
       parent: this,
     });
-
-    this.privateApiEndpoint = `https://${this.api.privateName}:6443`;
-    this.apiEndpoint = this.api.operatorServer;
-    this.kubeconfig = pulumi.secret(
-      pulumi
-        .all([bootstrap.kubeconfig, this.api.operatorServer])
-        .apply(([kubeconfig, server]) =>
-          pointKubeconfigAt(kubeconfig, server, this.api.privateName),
-        ),
-    );
     this.bootstrapCommands = bootstrap.commands;
     this.bootstrapArtifacts = bootstrap.artifacts;
     this.vpcId = this.network.vpcId;
@@ -188,6 +235,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       bastionUser: this.bastionUser,
       sshPrivateKey: this.sshPrivateKey,
       kubeconfig: this.kubeconfig,
+      kubeconfigExpiry: this.kubeconfigExpiry,
       deploymentRecord: this.deploymentRecord,
     });
   }

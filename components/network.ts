@@ -37,6 +37,8 @@ export interface NetworkArgs {
 }
 
 export class Network extends pulumi.ComponentResource {
+  /** The resource whose deletion means the cluster goes too (what removal steps are deletedWith). */
+  public readonly vpc: aws.ec2.Vpc;
   public readonly vpcId: pulumi.Output<string>;
   /** The subnets the nodes and the internal load balancer use, by zone index. */
   public readonly nodeSubnetIds: pulumi.Output<string>[];
@@ -67,6 +69,7 @@ export class Network extends pulumi.ComponentResource {
       },
       parent,
     );
+    this.vpc = vpc;
     const igw = new aws.ec2.InternetGateway(
       `${name}-igw`,
       { vpcId: vpc.id, tags: tags({ Name: `${args.clusterName}-igw` }) },

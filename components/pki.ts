@@ -1,15 +1,14 @@
 /**
  * Pki: every key the cluster needs, made by the program so they live (encrypted) in Pulumi state:
- * the SSH key of the nodes, the three kubeadm CAs (cluster, front-proxy, etcd), the
- * service-account signing key pair, and the certificate key for `--upload-certs`.
+ * the SSH key of the nodes, the three kubeadm CAs (cluster, front-proxy, etcd) and the
+ * service-account signing key pair.
  *
- * Pre-generating the CAs means the discovery hash is computed here, before any node exists,
- * and a re-created first control-plane node comes back with the same cluster identity.
+ * Holding the CAs is what lets the program issue every client credential itself
+ * (credentials.ts) and hand a joining control plane the shared files kubeadm would otherwise
+ * park in the kubeadm-certs Secret: no node is needed to add a node, whichever it replaces.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { caCertHashFromCertPem } from "../render/caCertHash";
 import { typeToken } from "./naming";
 
 /** Ten years, as kubeadm does for its own CAs. */
@@ -33,10 +32,6 @@ export class Pki extends pulumi.ComponentResource {
   public readonly etcdCa: CaPair;
   public readonly serviceAccountKeyPem: pulumi.Output<string>;
   public readonly serviceAccountPublicPem: pulumi.Output<string>;
-  /** 32 random bytes, hex: the key that encrypts certificates uploaded for control-plane joins. */
-  public readonly certificateKey: pulumi.Output<string>;
-  /** `sha256:<hex>` of the cluster CA's public key, for `caCertHashes` in joins. */
-  public readonly caCertHash: pulumi.Output<string>;
 
   constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Pki"), name, {}, opts);
@@ -75,23 +70,15 @@ export class Pki extends pulumi.ComponentResource {
     this.serviceAccountKeyPem = pulumi.secret(sa.privateKeyPem);
     this.serviceAccountPublicPem = sa.publicKeyPem;
 
-    const certificateKey = new random.RandomBytes(
-      `${name}-certificate-key`,
-      { length: 32 },
-      parent,
-    );
-    this.certificateKey = pulumi.secret(certificateKey.hex);
-
-    this.caCertHash = this.clusterCa.certPem.apply(caCertHashFromCertPem);
-
-    this.registerOutputs({
-      sshPublicKey: this.sshPublicKey,
-      caCertHash: this.caCertHash,
-    });
+    this.registerOutputs({ sshPublicKey: this.sshPublicKey });
   }
 
-  /** The files `init.sh` installs under /etc/kubernetes, as secret-bundle entries. */
-  public initBundle(): pulumi.Output<Record<string, string>> {
+  /**
+   * The files every control plane shares, as secret-bundle entries under `pki/`: what init
+   * installs, and what a control-plane join needs on disk before kubeadm runs (its manual
+   * certificate distribution: https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/high-availability/#manual-certs).
+   */
+  public controlPlaneFiles(): pulumi.Output<Record<string, string>> {
     return pulumi
       .all([
         this.clusterCa.certPem,
@@ -102,13 +89,9 @@ export class Pki extends pulumi.ComponentResource {
         this.etcdCa.keyPem,
         this.serviceAccountKeyPem,
         this.serviceAccountPublicPem,
-        this.certificateKey,
       ])
       .apply(
-        ([caCrt, caKey, fpCrt, fpKey, etcdCrt, etcdKey, saKey, saPub, certKey]): Record<
-          string,
-          string
-        > => ({
+        ([caCrt, caKey, fpCrt, fpKey, etcdCrt, etcdKey, saKey, saPub]): Record<string, string> => ({
           "pki/ca.crt": caCrt,
           "pki/ca.key": caKey,
           "pki/front-proxy-ca.crt": fpCrt,
@@ -117,7 +100,6 @@ export class Pki extends pulumi.ComponentResource {
           "pki/etcd/ca.key": etcdKey,
           "pki/sa.key": saKey,
           "pki/sa.pub": saPub,
-          "certificate-key": certKey,
         }),
       );
   }

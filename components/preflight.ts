@@ -162,7 +162,7 @@ async function checkBastion(
     );
   } catch (err) {
     problems.push(
-      `bastion.instanceType ${type} is not an instance type offered in this region (${(err as Error).message.split("\n")[0]}); the default is t4g.nano`,
+      `bastion.instanceType ${type} is not an instance type offered in this region (${(err as Error).message.split("\n")[0]}); the default is t4g.micro`,
     );
   }
   return "arm64";

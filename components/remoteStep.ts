@@ -4,13 +4,15 @@
  *   so a replaced node is bootstrapped again and nothing else is (a `triggers` change forces a
  *   replacement: pulumi-command v1.2.1 provider/pkg/provider/common/inputs.go);
  * - an edited script does not re-run on running nodes: `update` is a logged no-op, so the new
- *   text applies to new and replaced nodes only (day-2 changes are explicit resources);
- * - except for steps whose stdout the program reads (`producesOutput`): an update replaces a
- *   command's stdout with the update command's own (remote/commandController.go Update runs
- *   `update`, else `create`; remote/commandOutputs.go run() then sets BaseOutputs from that run;
- *   pulumi/pulumi-command#190), so a no-op update would empty it. They run their script again;
- * - no `PULUMI_COMMAND_STDOUT` from the previous run in the environment (it could hold a token);
- * - steps whose stdout carries a secret log only stderr and mark stdout secret;
+ *   text applies to new and replaced nodes only (day-2 changes are explicit resources). No step's
+ *   stdout is read by the program (every credential is minted by it: credentials.ts), so the
+ *   stdout an update replaces (remote/commandController.go Update runs `update`, else `create`;
+ *   pulumi/pulumi-command#190) carries nothing;
+ * - a step that must run once for the life of the cluster (`kubeadm init`) ignores changes to
+ *   every input, so neither a new script nor a replaced target host ever makes it run again
+ *   (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go processIgnoreChanges resets
+ *   each ignored input to its old value before the diff);
+ * - no `PULUMI_COMMAND_STDOUT` from the previous run in the environment;
  * - a step with a delete script names, in `deletedWith`, the resource whose deletion in the same
  *   operation makes that script pointless (the engine then skips it: pulumi/pulumi v3.248.0
  *   pkg/resource/deploy/step.go, DeleteStep.Apply and isDeletedWith), so destroying the whole
@@ -21,14 +23,27 @@ import * as pulumi from "@pulumi/pulumi";
 import { remoteInvocation, StepName } from "../render/script";
 
 export interface SshTarget {
-  /** The node's private address. */
+  /** The node's private address, or the bastion's public one. */
   readonly host: pulumi.Input<string>;
   readonly user: string;
   /** The key of both the node and the proxy. */
   readonly privateKey: pulumi.Input<string>;
-  /** The bastion the connection goes through. */
-  readonly proxy: { readonly host: pulumi.Input<string>; readonly user: string };
+  /** The bastion the connection goes through (absent: a step on the bastion itself). */
+  readonly proxy?: { readonly host: pulumi.Input<string>; readonly user: string };
 }
+
+/** Every input of a remote.Command, for a step that must never run again. */
+const ALL_COMMAND_INPUTS = [
+  "connection",
+  "create",
+  "update",
+  "delete",
+  "stdin",
+  "triggers",
+  "environment",
+  "logging",
+  "addPreviousOutputInEnv",
+];
 
 export interface RemoteStepArgs {
   readonly step: StepName;
@@ -44,10 +59,8 @@ export interface RemoteStepArgs {
   readonly stdin?: pulumi.Input<string>;
   /** Instance ids whose replacement must re-run this step. */
   readonly triggers: pulumi.Input<string>[];
-  /** The step prints a secret (token, kubeconfig): stdout is secret and never logged. */
-  readonly secretStdout?: boolean;
-  /** The program reads the step's stdout: an update runs the script again to print it again. */
-  readonly producesOutput?: boolean;
+  /** Created once, never updated or replaced, whatever changes later (`kubeadm init`). */
+  readonly once?: boolean;
   /** Skip the delete script when this resource is deleted in the same operation. */
   readonly deletedWith?: pulumi.Resource;
   /** The first SSH contact with a booting instance keeps dialling until the timeout. */
@@ -79,28 +92,32 @@ export function remoteStep(name: string, args: RemoteStepArgs): remote.Command {
         // applies to the hop from the bastion to the node (remote/connection.go Dial).
         dialErrorLimit: args.firstContact ? -1 : 20,
         perDialTimeout: 30,
-        proxy: {
-          host: args.target.proxy.host,
-          user: args.target.proxy.user,
-          privateKey: args.target.privateKey,
-          // On the first contact the bastion itself may still be booting.
-          dialErrorLimit: args.firstContact ? -1 : 20,
-          perDialTimeout: 30,
-        },
+        ...(args.target.proxy
+          ? {
+              proxy: {
+                host: args.target.proxy.host,
+                user: args.target.proxy.user,
+                privateKey: args.target.privateKey,
+                // On the first contact the bastion itself may still be booting.
+                dialErrorLimit: args.firstContact ? -1 : 20,
+                perDialTimeout: 30,
+              },
+            }
+          : {}),
       },
       create: invoke(args.script),
-      update: args.producesOutput ? invoke(args.script) : UPDATE_NOTICE,
+      update: UPDATE_NOTICE,
       delete: args.deleteScript ? invoke(args.deleteScript) : undefined,
       stdin: args.stdin,
       triggers: args.triggers,
       addPreviousOutputInEnv: false,
-      logging: args.secretStdout ? "stderr" : "stdoutAndStderr",
+      logging: "stdoutAndStderr",
     },
     {
       parent: args.parent,
       dependsOn: args.dependsOn,
       deletedWith: args.deletedWith,
-      additionalSecretOutputs: args.secretStdout ? ["stdout"] : [],
+      ignoreChanges: args.once ? ALL_COMMAND_INPUTS : undefined,
       customTimeouts: { create: args.createTimeout ?? "20m", update: "5m", delete: "10m" },
     },
   );

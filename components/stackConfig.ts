@@ -40,10 +40,11 @@ export const CONFIG_KEYS = [
   "topology",
   "natGateways",
   "bastion",
+  "adminKubeconfig",
 ] as const;
 
 const LISTS = new Set(["sshIngressCidrs", "apiIngressCidrs", "nodePortIngressCidrs"]);
-const OBJECTS = new Set(["controlPlane", "workers", "bastion"]);
+const OBJECTS = new Set(["controlPlane", "workers", "bastion", "adminKubeconfig"]);
 const NUMERIC = new Set(["availabilityZoneCount"]);
 const BOOLEAN = new Set(["publicApi"]);
 
@@ -69,8 +70,12 @@ function pathCommands(key: string, raw: string): string {
     return [`pulumi config rm ${key}`, ...sets].join(" && ");
   }
   if (key === "bastion") {
-    const type = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(raw.trim()) ? raw.trim() : "t4g.nano";
+    const type = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(raw.trim()) ? raw.trim() : "t4g.micro";
     return `pulumi config rm bastion && pulumi config set --path bastion.instanceType ${type}`;
+  }
+  if (key === "adminKubeconfig") {
+    const days = /^\d+$/.test(raw.trim()) ? raw.trim() : "365";
+    return `pulumi config rm adminKubeconfig && pulumi config set --path adminKubeconfig.validityDays ${days}`;
   }
   const count = /^\d+$/.test(raw.trim()) ? raw.trim() : "3";
   return `pulumi config rm ${key} && pulumi config set --path ${key}.count ${count}`;
@@ -91,7 +96,9 @@ function readStructured(key: string, raw: string): { value?: unknown; problem?: 
     ? "a list"
     : key === "bastion"
       ? "an object with instanceType"
-      : "an object with count, instanceType and rootVolumeSizeGiB";
+      : key === "adminKubeconfig"
+        ? "an object with validityDays and renewBeforeDays"
+        : "an object with count, instanceType and rootVolumeSizeGiB";
   return {
     problem:
       `${key} must be ${shape}, but it is set to the text ${JSON.stringify(raw)}: set it with ` +

@@ -73,6 +73,13 @@ export interface ClusterConfig {
   readonly natGateways: NatGatewayMode;
   /** The SSH hop: every remote step goes through it. */
   readonly bastion: { readonly instanceType: string };
+  /** The admin client certificate the program issues: its lifetime, and when `up` renews it. */
+  readonly adminKubeconfig: AdminKubeconfigConfig;
+}
+
+export interface AdminKubeconfigConfig {
+  readonly validityDays: number;
+  readonly renewBeforeDays: number;
 }
 
 /** What a caller may give: every key optional except what has no safe default. */
@@ -81,9 +88,11 @@ export type ClusterConfigInput = {
     ? Partial<NodeGroupConfig>
     : K extends "bastion"
       ? { instanceType?: string }
-      : ClusterConfig[K] extends readonly string[]
-        ? string[]
-        : ClusterConfig[K];
+      : K extends "adminKubeconfig"
+        ? Partial<AdminKubeconfigConfig>
+        : ClusterConfig[K] extends readonly string[]
+          ? string[]
+          : ClusterConfig[K];
 };
 
 /** Raised with every problem found; the message lists them one per line. */
@@ -148,6 +157,7 @@ function withDefaults(input: ClusterConfigInput, stackName: string): ClusterConf
     topology: input.topology ?? DEFAULTS.topology,
     natGateways: input.natGateways ?? DEFAULTS.natGateways,
     bastion: { ...DEFAULTS.bastion, ...stripUndefined(input.bastion) },
+    adminKubeconfig: { ...DEFAULTS.adminKubeconfig, ...stripUndefined(input.adminKubeconfig) },
   } as ClusterConfig;
 }
 
@@ -174,10 +184,12 @@ export function checkClusterConfig(
   if (!explicitKeys.has("apiIngressCidrs") && invalidKeys.has("sshIngressCidrs")) {
     invalidKeys.add("apiIngressCidrs");
   }
-  // A rule reads a node group only for its count.
+  // A rule reads a node group only for its count; any other object only when all of it passed.
   const valid = (key: keyof ClusterConfig) =>
     !invalidKeys.has(key) &&
-    !((key === "controlPlane" || key === "workers") && invalidKeys.has(`${key}.count`));
+    (key === "controlPlane" || key === "workers"
+      ? !invalidKeys.has(`${key}.count`)
+      : ![...invalidKeys].some((path) => path.startsWith(`${key}.`)));
   problems.push(...crossFieldProblems(candidate, valid).filter((p) => !problems.includes(p)));
   return {
     config: deepFreeze(usableConfig(candidate, invalidKeys, explicitKeys, stackName)),

@@ -40,6 +40,17 @@ export function crossFieldProblems(
     }
   }
 
+  if (valid("adminKubeconfig")) {
+    const { validityDays, renewBeforeDays } = c.adminKubeconfig;
+    if (renewBeforeDays >= validityDays) {
+      problems.push(
+        `adminKubeconfig.renewBeforeDays ${renewBeforeDays} must be less than ` +
+          `adminKubeconfig.validityDays ${validityDays}, or every \`up\` issues a new certificate; ` +
+          `set it to ${Math.max(0, Math.floor(validityDays / 12))} or so`,
+      );
+    }
+  }
+
   const sized = valid("controlPlane") && valid("workers");
   const nodes = c.controlPlane.count + c.workers.count;
   if (valid("vpcCidr"))

@@ -179,6 +179,17 @@ export const configSchema = z.strictObject({
     },
     { error: (i) => `must be an object with instanceType (got ${show(i.input)})` },
   ),
+  adminKubeconfig: z.strictObject(
+    {
+      // At most 5 years, and 1 day at least: a shorter admin credential is a token's job.
+      validityDays: integer(1, 1825),
+      renewBeforeDays: integer(0, 1824, ": 0 means never renew early"),
+    },
+    {
+      error: (i) =>
+        `must be an object with validityDays and renewBeforeDays (got ${show(i.input)})`,
+    },
+  ),
 });
 
 /** Key path as the user writes it with `pulumi config set --path`. */

@@ -37,8 +37,11 @@ export const DEFAULTS = {
   publicApi: true,
   topology: "public",
   natGateways: "single",
-  // The smallest Graviton type: an SSH hop needs almost nothing.
-  bastion: { instanceType: "t4g.nano" },
+  // A small Graviton type: the SSH hop of every step (one sshd per connection, a few dozen at
+  // once) and where cluster steps run kubectl; t4g.nano's 512 MiB is too tight for both.
+  bastion: { instanceType: "t4g.micro" },
+  // A year, as kubeadm's own admin.conf; re-issued by the first `up` in the last 30 days.
+  adminKubeconfig: { validityDays: 365, renewBeforeDays: 30 },
 } as const;
 
 /** The private DNS zone of a cluster, attached to its VPC only. */

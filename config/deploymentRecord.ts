@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import type { ClusterConfig, NodeGroupConfig } from "./clusterConfig";
+import type { AdminCredentialRecord } from "./credentialRenewal";
 
 /** The stack output that carries the record. */
 export const RECORD_OUTPUT = "deploymentRecord";
@@ -49,6 +50,14 @@ const recordSchema = z.object({
     controlPlane: z.array(z.number().int().min(0)),
     workers: z.array(z.number().int().min(0)),
   }),
+  /** The admin certificate's generation and issue date (config/credentialRenewal.ts). */
+  adminCredential: z
+    .object({
+      generation: z.number().int().min(1),
+      issuedAt: z.iso.datetime(),
+      validityDays: z.number().int().min(1),
+    })
+    .optional(),
 });
 export type DeploymentRecord = z.infer<typeof recordSchema>;
 export type Placement = DeploymentRecord["placement"];
@@ -71,6 +80,7 @@ export function buildRecord(
   region: string,
   zones: readonly string[],
   placement: Placement,
+  adminCredential?: AdminCredentialRecord,
 ): DeploymentRecord {
   const settings = Object.fromEntries(
     (Object.keys(CREATE_ONLY) as CreateOnlyKey[]).map((key) => [key, String(config[key])]),
@@ -87,6 +97,7 @@ export function buildRecord(
     zones: [...zones],
     groups: { controlPlane: groupOf(config.controlPlane), workers: groupOf(config.workers) },
     placement: { controlPlane: [...placement.controlPlane], workers: [...placement.workers] },
+    ...(adminCredential ? { adminCredential: { ...adminCredential } } : {}),
   };
 }
 

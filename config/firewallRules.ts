@@ -5,12 +5,14 @@
  * references a group, so the number of rules never grows with the number of nodes.
  *
  * Groups:
- * - `bastion`: SSH from sshIngressCidrs; out only to the nodes' SSH and to package mirrors.
+ * - `bastion`: SSH from sshIngressCidrs; out only to the nodes' SSH, the API (through the
+ *   internal load balancer, and each API server directly for the etcd check before a
+ *   control-plane join), and package mirrors. Every cluster-level step runs here.
  * - `apiInternal`: the internal API load balancer: 6443 from the nodes and the bastion.
  * - `apiPublic` (publicApi only): the internet-facing API load balancer: 6443 from
  *   apiIngressCidrs.
- * - `controlPlane`: 6443 from both load balancers and the nodes (a joining control plane reaches
- *   the first one directly); etcd only between control planes; ICMP fragmentation-needed from the
+ * - `controlPlane`: 6443 from both load balancers, the bastion and the nodes (a joining control
+ *   plane reaches another one directly); etcd only between control planes; ICMP fragmentation-needed from the
  *   load balancers, so path-MTU discovery works between the VPC's 9001-byte and the internet's
  *   1500-byte paths (kOps allows the same between its API load balancer and its control planes).
  * - `nodes`: on every node: SSH only from the bastion; kubelet, kube-proxy and the CNI only between
@@ -87,7 +89,13 @@ function bastionRules(args: RuleSpecArgs): RuleSpec[] {
       key: "api-to-internal-lb",
       ...tcp(6443),
       peerGroup: "apiInternal",
-      description: "tunnels to the private API",
+      description: "the private API: cluster steps and operators' tunnels",
+    }),
+    egress("bastion", {
+      key: "api-to-control-planes",
+      ...tcp(6443),
+      peerGroup: "controlPlane",
+      description: "each API server directly: etcd checks before a control-plane join",
     }),
     egress("bastion", {
       key: "http",
@@ -162,6 +170,12 @@ function controlPlaneRules(args: RuleSpecArgs): RuleSpec[] {
         description: "path-MTU discovery (fragmentation needed) from a load balancer",
       }),
     ]),
+    ingress("controlPlane", {
+      key: "api-from-bastion",
+      ...tcp(6443),
+      peerGroup: "bastion",
+      description: "Kubernetes API from the bastion directly (etcd checks before a join)",
+    }),
     ingress("controlPlane", {
       key: "api-from-nodes",
       ...tcp(6443),

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# cluster-ready: runs on the first control-plane node at the end of the bootstrap. Waits until
-# every node in NODE_NAMES exists and is Ready, then until CoreDNS has rolled out. On a timeout it
-# prints why: node conditions, pods that are not running with their events, and the local kubelet
-# journal; then it fails. Nodes outside NODE_NAMES do not block it: during a scale-down the node
+# cluster-ready: runs on the bastion at the end of the bootstrap, with the program's kubeconfig on
+# stdin. Waits until every node in NODE_NAMES exists and is Ready, then until CoreDNS has rolled
+# out. On a timeout it prints why: node conditions, and pods that are not running with their
+# events; then it fails. Nodes outside NODE_NAMES do not block it: during a scale-down the node
 # being removed is still registered when this step re-runs, and is drained after it.
 #
 # Parameters (rendered header)
 #   NODE_NAMES            array: the Kubernetes names of every node the cluster should have
 #   WAIT_TIMEOUT_SECONDS  bound on the whole wait
-# Stdin: not read.  Stdout: nothing.
+# Stdin: the secret bundle (`name base64` lines) with `kubeconfig`, the program's cluster-admin
+#   kubeconfig (server https://<the API name>:6443); kept in a private tmpfs directory while the
+#   step runs, removed when it exits.
+# Stdout: nothing.
 
 # True when every node in NODE_NAMES is registered and Ready; prints what is missing otherwise.
 nodes_ready() {
@@ -41,8 +44,8 @@ nodes_ready() {
   return 1
 }
 
-# Called by dump_diagnostics (which adds node conditions and the kubelet journal): stuck pods and
-# the warning events that usually say why.
+# Called by dump_diagnostics (which adds the nodes and their conditions): stuck pods and the
+# warning events that usually say why.
 step_diagnostics() {
   warn "pods that are not Running or Succeeded:"
   kubectl_admin --request-timeout=10s get pods -A -o wide \
@@ -57,7 +60,7 @@ main() {
   require_root
   ((${#NODE_NAMES[@]} > 0)) || fatal "NODE_NAMES is empty"
   require_number WAIT_TIMEOUT_SECONDS "$WAIT_TIMEOUT_SECONDS"
-  require_admin_conf
+  use_cluster_credentials
   if ! wait_for "$WAIT_TIMEOUT_SECONDS" "${#NODE_NAMES[@]} Ready node(s)" -- nodes_ready; then
     dump_diagnostics
     fatal "the cluster did not reach ${#NODE_NAMES[@]} Ready node(s) within ${WAIT_TIMEOUT_SECONDS}s (diagnostics above)"

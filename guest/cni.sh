@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# cni: installs the pod network on the first control-plane node, from pinned release manifests:
-# Flannel (its net-conf "Network" set to the pod CIDR) or Calico (operator CRDs, the Tigera
-# operator, then our Installation resources). Idempotent: a second run re-applies and converges.
+# cni: installs the pod network from the bastion, with the program's kubeconfig on stdin, from
+# pinned release manifests: Flannel (its net-conf "Network" set to the pod CIDR) or Calico (operator
+# CRDs, the Tigera operator, then our Installation resources). Idempotent: a second run re-applies
+# and converges.
 #
 # Parameters (rendered header)
 #   CNI                   flannel | calico
@@ -11,7 +12,10 @@
 #   CALICO_OPERATOR_URL   pinned tigera-operator.yaml
 #   CALICO_RESOURCES      rendered Installation/APIServer resources (empty for Flannel)
 #   WAIT_TIMEOUT_SECONDS  bound on each rollout wait
-# Stdin: not read.  Stdout: nothing.
+# Stdin: the secret bundle (`name base64` lines) with `kubeconfig`, the program's cluster-admin
+#   kubeconfig (server https://<the API name>:6443); kept in a private tmpfs directory while the
+#   step runs, removed when it exits.
+# Stdout: nothing.
 
 readonly FLANNEL_DEFAULT_NETWORK='"Network": "10.244.0.0/16"'
 
@@ -77,7 +81,7 @@ main() {
   require_number WAIT_TIMEOUT_SECONDS "$WAIT_TIMEOUT_SECONDS"
   [[ "$POD_CIDR" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$ ]] ||
     fatal "POD_CIDR must be an IPv4 CIDR such as 10.244.0.0/16 (got '${POD_CIDR}')"
-  require_admin_conf
+  use_cluster_credentials
   case "$CNI" in
     flannel) install_flannel ;;
     calico) install_calico ;;

@@ -1,30 +1,53 @@
 #!/usr/bin/env bash
-# join: `kubeadm join` of a control-plane or worker node, with the bootstrap token (and the
-# certificate key) from stdin. Guarded: a node with /etc/kubernetes/kubelet.conf has joined already.
-# A failed join is reset and retried once; a token problem prints how to get a fresh token.
+# join: `kubeadm join` of a control-plane or worker node with the discovery credentials the Pulumi
+# program minted (no bootstrap token, no certificate key). Every node has this step, cp-0 included:
+# on the instance that ran init, and on a node that has joined already, it runs no kubeadm join and
+# only converges. A failed join is reset and retried once; a credentials problem says where fresh
+# ones come from.
 # A worker waits for the endpoint through the VPC's DNS and the internal load balancer, logging each
 # state change once, and explains what it found when it gives up.
-# A control plane then maps the endpoint to itself and recreates its kube-proxy pod if that pod
-# still holds the join-time copy of /etc/hosts (also on a re-run, so a failure in between heals).
+# A control plane installs the cluster's CA files, joins through the first other control plane that
+# answers (by its IP, mapped to the endpoint name in /etc/hosts; the name itself when none answers),
+# then maps the endpoint to itself and recreates its kube-proxy pod if that pod still holds the
+# join-time copy of /etc/hosts (also on a re-run, so a failure in between heals).
 #
 # Parameters (rendered header)
 #   ROLE                     control-plane | worker
-#   JOIN_CONFIG              the JoinConfiguration with __BOOTSTRAP_TOKEN__ (and, for a control
-#                            plane, __CERTIFICATE_KEY__) placeholders
+#   JOIN_CONFIG              the JoinConfiguration; discovery.file.kubeConfigPath is the placeholder
+#                            __DISCOVERY_FILE__; a control plane's has controlPlane.localAPIEndpoint
+#                            and no certificateKey
 #   CRI_SOCKET               e.g. unix:///run/containerd/containerd.sock (for kubeadm reset)
 #   API_ENDPOINT_HOST        host of controlPlaneEndpoint: the fixed private name
 #                            api.<cluster>.k8s.internal, a Route 53 private-zone alias of the
 #                            internal load balancer (a worker resolves it through the VPC's DNS)
-#   API_ENDPOINT_PORT        its port, normally 6443
-#   BOOTSTRAP_API_IP         private IP of the first control-plane node; a joining control plane
-#                            maps API_ENDPOINT_HOST there until its own API server runs
-#   KUBEADM_TIMEOUT_SECONDS  bound on each kubeadm join attempt
+#   API_ENDPOINT_PORT        its port, normally 6443 (every API server binds it too)
+#   CONTROL_PLANE_IPS        array: the private IPs of the OTHER control planes, tried in order by
+#                            a joining control plane; empty for a worker (and possibly for a
+#                            control plane: then it joins through the name)
 #   NODE_NAME                this node's Kubernetes name (its private DNS name), to find its
 #                            kube-proxy pod
-# Stdin: the secret bundle (`name base64` lines): token, and certificate-key for a control plane.
-# Stdout: nothing. kubeadm's output goes to stderr with tokens and keys redacted.
+#   KUBEADM_TIMEOUT_SECONDS  bound on each kubeadm join attempt
+# Stdin: the secret bundle (`name base64` lines): discovery.conf, a kubeconfig with the cluster CA,
+#   server https://<API_ENDPOINT_HOST>:<API_ENDPOINT_PORT>, a client certificate for
+#   system:node:<NODE_NAME> in system:nodes and current-context set; for a control plane also
+#   pki/ca.crt pki/ca.key pki/front-proxy-ca.crt pki/front-proxy-ca.key pki/etcd/ca.crt
+#   pki/etcd/ca.key pki/sa.key pki/sa.pub. None of it is ever printed.
+# Stdout: nothing. kubeadm's output goes to stderr, redacted.
+#
+# kubeadm facts (what its source says, 1.29-1.35; docs/kubeadm-credentials.md):
+# - Without a token, file discovery takes the kubeconfig's client certificate as the node's
+#   credential for the whole join, and the kubelet's CSR for its own name is auto-approved.
+# - kubeadm join dereferences Contexts[CurrentContext]: the discovery file needs current-context.
+# - The discovery file must not be /etc/kubernetes/bootstrap-kubelet.conf: kubeadm writes that file
+#   itself and deletes it after the TLS bootstrap. Here it lives in the step's private tmpfs
+#   directory, which exists until the step exits, after kubeadm join.
+# - A worker must not have /etc/kubernetes/pki/ca.crt before the join: preflight rejects it.
+# - A control plane with an empty certificateKey uses the CA files on disk (manual certificate
+#   distribution) and signs its own certificates and kubeconfigs from them; admin.conf must not be
+#   pre-placed, or kubeadm takes it for the kubelet's bootstrap file.
 
 readonly JOIN_CONFIG_FILE="${KUBEADM_DIR}/join.yaml"
+readonly DISCOVERY_PLACEHOLDER=__DISCOVERY_FILE__
 readonly READYZ_WAIT_SECONDS="${KUBEADM_AWS_READYZ_WAIT_SECONDS:-600}"
 # Bound on the wait for a recreated kube-proxy pod (a 30 s grace period, then an image already
 # pulled by prepare); the environment variable is for tests.
@@ -38,15 +61,55 @@ readonly RESOLV_CONF="${SYSROOT}/etc/resolv.conf"
 # systemd-resolved's list of the upstream servers behind its 127.0.0.53 stub.
 readonly RESOLVED_UPSTREAM_CONF="${SYSROOT}/run/systemd/resolve/resolv.conf"
 
-# True when the API server behind the endpoint answers /readyz (401/403 also prove it is up).
-endpoint_ready() {
-  local url="https://${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}/readyz" code
-  code="$(curl -ks -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 10 "$url")" || true
-  case "$code" in
-    200 | 401 | 403) return 0 ;;
-  esac
-  echo "${url} answered ${code:-nothing}"
-  return 1
+# Stops early, with the parameter's name, when an input is malformed.
+validate_inputs() {
+  local ip
+  [[ "$ROLE" == control-plane || "$ROLE" == worker ]] || fatal "ROLE must be control-plane or worker (got '${ROLE}')"
+  require_number KUBEADM_TIMEOUT_SECONDS "$KUBEADM_TIMEOUT_SECONDS"
+  require_number API_ENDPOINT_PORT "$API_ENDPOINT_PORT"
+  [[ "$API_ENDPOINT_HOST" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
+    fatal "API_ENDPOINT_HOST must be a DNS name (got '${API_ENDPOINT_HOST}')"
+  [[ "$NODE_NAME" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] ||
+    fatal "NODE_NAME must be a Kubernetes node name (got '${NODE_NAME}')"
+  for ip in "${CONTROL_PLANE_IPS[@]}"; do
+    [[ "$ip" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] ||
+      fatal "CONTROL_PLANE_IPS must hold IPv4 addresses (got '${ip}')"
+  done
+  if [[ "$ROLE" == worker ]] && ((${#CONTROL_PLANE_IPS[@]} > 0)); then
+    fatal "CONTROL_PLANE_IPS must be empty for a worker: a worker reaches the API by its name"
+  fi
+}
+
+# Stops before anything happens when JOIN_CONFIG does not fit this step: the discovery file
+# placeholder, a controlPlane section exactly for a control plane, and no certificateKey (with one,
+# kubeadm would download the certificates from a kubeadm-certs Secret that no longer exists).
+check_join_config() {
+  local control_plane_section=$'(^|\n)controlPlane:' certificate_key=$'(^|\n)[[:space:]]*certificateKey:'
+  [[ "$JOIN_CONFIG" == *"$DISCOVERY_PLACEHOLDER"* ]] ||
+    fatal "JOIN_CONFIG has no ${DISCOVERY_PLACEHOLDER} placeholder (discovery.file.kubeConfigPath): the join needs the discovery file's path there"
+  [[ ! "$JOIN_CONFIG" =~ $certificate_key ]] ||
+    fatal "JOIN_CONFIG has a certificateKey: control planes get the CA files on stdin, and no certificates are uploaded"
+  if [[ "$ROLE" == control-plane && ! "$JOIN_CONFIG" =~ $control_plane_section ]]; then
+    fatal "JOIN_CONFIG of a control plane has no controlPlane section (localAPIEndpoint)"
+  fi
+  if [[ "$ROLE" == worker && "$JOIN_CONFIG" =~ $control_plane_section ]]; then
+    fatal "JOIN_CONFIG of a worker has a controlPlane section"
+  fi
+}
+
+# Checks the discovery kubeconfig before kubeadm reads it: a current context that names one of its
+# contexts, an embedded client certificate and key (without a token, file discovery needs them),
+# and the endpoint as its server (the name this step routes: to another control plane or via DNS).
+check_discovery_file() {
+  local file="$1" server="https://${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}"
+  check_kubeconfig "$file" "discovery.conf on stdin"
+  if ! grep -Eq '^[[:space:]]*client-certificate-data:[[:space:]]*[^[:space:]]' -- "$file" ||
+    ! grep -Eq '^[[:space:]]*client-key-data:[[:space:]]*[^[:space:]]' -- "$file"; then
+    fatal "discovery.conf on stdin has no embedded client certificate and key (client-certificate-data," \
+      "client-key-data): the program mints one for system:node:${NODE_NAME}"
+  fi
+  grep -Eq "^[[:space:]]*server:[[:space:]]*[\"']?${server//./\\.}[\"']?[[:space:]]*$" -- "$file" ||
+    fatal "the server of discovery.conf on stdin is not ${server}, the name this step routes to the API"
 }
 
 # ---- the API endpoint as a worker reaches it ---------------------------------------------------
@@ -151,7 +214,7 @@ likely_cause() {
     7) echo "nothing accepts TCP connections on ${API_ENDPOINT_PORT}: no registered or healthy target behind the load balancer, or a rule that rejects them" ;;
     28) echo "connections time out: most often no healthy target, or a security group that drops ${API_ENDPOINT_PORT}/tcp (the control planes' group must allow it from the load balancer's group)" ;;
     35 | 52 | 56) echo "something accepts TCP connections but does not speak TLS like an API server: check what listens on ${API_ENDPOINT_PORT} behind the load balancer" ;;
-    0) echo "an API server answers (HTTP $3) but is not ready: look at the first control plane (kubectl get --raw='/readyz?verbose' there)" ;;
+    0) echo "an API server answers (HTTP $3) but is not ready: look at the control planes (kubectl get --raw='/readyz?verbose' from the bastion)" ;;
     *) echo "curl failed (exit $2); see its message above" ;;
   esac
 }
@@ -214,7 +277,7 @@ explain_unreachable_endpoint() {
   warn "  - the Route 53 private hosted zone is associated with this VPC and has an alias record" \
     "${API_ENDPOINT_HOST} for the internal load balancer" \
     "(\`aws route53 list-hosted-zones-by-vpc --vpc-id <VPC> --vpc-region <REGION>\`)"
-  warn "  - the first control plane's API server is up: on it," \
+  warn "  - a control plane's API server is up: on one," \
     "\`curl -k https://127.0.0.1:${API_ENDPOINT_PORT}/readyz\`"
   warn "---- end of the endpoint diagnostics ----"
 }
@@ -229,21 +292,67 @@ wait_for_endpoint_as_worker() {
   fi
 }
 
-# Writes the JoinConfiguration with the secrets filled in (0600: it holds them).
-write_join_config() {
-  local token="$1" key="$2" config
-  [[ "$JOIN_CONFIG" == *__BOOTSTRAP_TOKEN__* ]] || fatal "JOIN_CONFIG has no __BOOTSTRAP_TOKEN__ placeholder"
-  config="${JOIN_CONFIG//__BOOTSTRAP_TOKEN__/$token}"
-  if [[ "$ROLE" == control-plane ]]; then
-    [[ "$config" == *__CERTIFICATE_KEY__* ]] ||
-      fatal "JOIN_CONFIG of a control-plane node has no __CERTIFICATE_KEY__ placeholder"
-    config="${config//__CERTIFICATE_KEY__/$key}"
-  elif [[ "$config" == *__CERTIFICATE_KEY__* ]]; then
-    fatal "JOIN_CONFIG of a worker has a __CERTIFICATE_KEY__ placeholder (only control planes use one)"
+# ---- the API as a joining control plane reaches it ---------------------------------------------
+# A control plane joins through another control plane, by its private IP mapped to the endpoint
+# name in /etc/hosts: it never waits for the internal load balancer (a new target turns healthy only
+# after several checks) and does not care which control plane is up, so any of them, cp-0 included,
+# can be replaced. With none answering, or none listed, it uses the name itself, as a worker does.
+
+# The wait's check: asks each of CONTROL_PLANE_IPS in turn for /readyz (one bounded request each;
+# 401 and 403 also prove an API server) and writes the first that answers to DIR/api-ip (main's
+# dir); otherwise prints what each said, in one line (wait_for --changes logs each change once).
+answering_control_plane() {
+  local ip code answers=""
+  for ip in "${CONTROL_PLANE_IPS[@]}"; do
+    code="$(curl -ks -o /dev/null -w '%{http_code}' --connect-timeout 5 --max-time 10 \
+      "https://${ip}:${API_ENDPOINT_PORT}/readyz")" || true
+    case "$code" in
+      200 | 401 | 403)
+        printf '%s\n' "$ip" >"${dir}/api-ip"
+        return 0
+        ;;
+      "" | 000) code="no answer" ;;
+      *) code="HTTP ${code}" ;;
+    esac
+    answers+="${answers:+; }${ip}: ${code}"
+  done
+  echo "no other control plane answers /readyz yet (${answers})"
+  return 1
+}
+
+# Maps API_ENDPOINT_HOST to the first of CONTROL_PLANE_IPS whose API server answers, polling them
+# in turn for READYZ_WAIT_SECONDS; with none answering (or none listed) removes any such mapping and
+# waits for the name itself, as a worker does (the same bound again, and the same diagnostics).
+route_to_answering_control_plane() {
+  local ip
+  if ((${#CONTROL_PLANE_IPS[@]} == 0)); then
+    info "no other control plane is listed; joining through ${API_ENDPOINT_HOST} itself"
+  elif wait_for --changes "$READYZ_WAIT_SECONDS" \
+    "an API server on another control plane (${CONTROL_PLANE_IPS[*]})" -- answering_control_plane; then
+    ip="$(<"${dir}/api-ip")"
+    info "joining through the control plane at ${ip}"
+    set_hosts_entry "$API_ENDPOINT_HOST" "$ip"
+    return 0
+  else
+    warn "none of the other control planes (${CONTROL_PLANE_IPS[*]}) answered within" \
+      "${READYZ_WAIT_SECONDS}s; falling back to ${API_ENDPOINT_HOST} itself (DNS, the internal load balancer)"
   fi
+  clear_hosts_entry "$API_ENDPOINT_HOST"
+  wait_for_endpoint_as_worker
+}
+
+# ---- the join ----------------------------------------------------------------------------------
+# Writes the JoinConfiguration with the discovery file's path filled in. It holds no secret, only
+# that path (the file is gone once the step exits); 0600 like every kubeadm config here. (kubeadm's
+# config validation checks that the discovery file exists: read_secret_bundle wrote it already.)
+write_join_config() {
+  local discovery="$1" config
+  # A plain path: valid in a YAML scalar, quoted or not.
+  [[ "$discovery" =~ ^/[A-Za-z0-9/._-]+$ ]] || fatal "unexpected discovery file path '${discovery}'"
+  config="${JOIN_CONFIG//"$DISCOVERY_PLACEHOLDER"/$discovery}"
   ensure_dir "$KUBEADM_DIR" 0700
   if write_file_if_changed "$JOIN_CONFIG_FILE" 0600 <<<"${config%$'\n'}"; then
-    info "wrote ${JOIN_CONFIG_FILE}"
+    info "wrote ${JOIN_CONFIG_FILE} (discovery file ${discovery})"
   fi
 }
 
@@ -253,25 +362,36 @@ kubeadm_join_once() {
   run_redacted "$1" timeout -k 30 "$KUBEADM_TIMEOUT_SECONDS" kubeadm join --config "$JOIN_CONFIG_FILE"
 }
 
-# After a failure: if kubeadm's output in LOG points at the bootstrap token, says where it came from.
-explain_token_failure() {
-  if grep -Eiq 'JWS signature|token id|bootstrap token|token.*(invalid|expired|not found)|unauthorized' "$1"; then
-    error "the failure looks like an invalid or expired bootstrap token. The token came from this node's" \
-      "creds step on the first control-plane node; \`pulumi up --replace <URN of that creds command>\`" \
-      "creates a fresh one (tokens live TOKEN_TTL; uploaded certificates 2 hours)."
+# After a failure: if kubeadm's output in LOG points at the discovery credentials, says where fresh
+# ones come from. (Not "forbidden": kubeadm logs that, harmlessly, for cluster-info and kube-proxy.)
+explain_discovery_failure() {
+  if grep -Eiq 'x509|certificate has expired|unknown authority|unauthorized' "$1"; then
+    error "the failure looks like a problem with the discovery credentials in discovery.conf: an expired" \
+      "or wrong client certificate (it must be system:node:${NODE_NAME} in system:nodes, signed by this" \
+      "cluster's CA). The Pulumi program mints it per instance: issue a fresh one with" \
+      "\`pulumi up --replace <URN>\`, the URN of this node's <node>-join-credential LocallySignedCert" \
+      "(\`pulumi stack --show-urns | grep join-credential\`)."
   fi
 }
 
 # Hooks for kubeadm_with_one_retry; they read main's locals (bash scopes dynamically).
 join_attempt() { kubeadm_join_once "${dir}/kubeadm-join.log"; }
-explain_join_failure() { explain_token_failure "${dir}/kubeadm-join.log"; }
+explain_join_failure() { explain_discovery_failure "${dir}/kubeadm-join.log"; }
+# kubeadm reset deletes /etc/kubernetes/pki: a control plane puts the CA files back, and picks the
+# control plane to join through again (the one it used may be the reason the join failed).
+prepare_join_retry() {
+  if [[ "$ROLE" == control-plane ]]; then
+    install_pki "${dir}/secrets"
+    route_to_answering_control_plane
+  fi
+}
 
 # ---- kube-proxy's copy of /etc/hosts -----------------------------------------------------------
 # kube-proxy runs in the host network namespace, and for such pods the kubelet copies the node's
 # /etc/hosts into the pod (KUBELET_PODS_DIR/<uid>/etc-hosts) once, when the pod starts; container
 # restarts keep that copy. kube-proxy reaches the API through controlPlaneEndpoint (the kubeconfig
 # in the kube-proxy ConfigMap), so a kube-proxy that started while this node joined keeps
-# API_ENDPOINT_HOST -> BOOTSTRAP_API_IP and loses the API when the first control plane goes.
+# API_ENDPOINT_HOST -> the control plane it joined through, and loses the API when that one goes.
 # (Flannel and Calico use the in-cluster service address, so only kube-proxy needs this.)
 
 # kubectl in kube-system as cluster admin, through this node's own admin.conf: every request is
@@ -353,7 +473,7 @@ refresh_kube_proxy_hosts() {
   local listing uid name phase address stale=() starting=""
   if [[ ! -f "$ADMIN_CONF" ]]; then
     warn "${ADMIN_CONF} is missing, so kube-proxy's copy of /etc/hosts cannot be checked; a kube-proxy" \
-      "started during the join may still reach the API through ${BOOTSTRAP_API_IP} only"
+      "started during the join may still reach the API only through the control plane it joined through"
     return 0
   fi
   KUBE_PROXY_CHECK=1
@@ -405,46 +525,55 @@ use_own_api_server() {
   refresh_kube_proxy_hosts
 }
 
+# A node that has initialised or joined already: no kubeadm join. A control plane checks that its
+# CA is the stack's and converges what a failure after the join (or an older version of this step)
+# left behind.
+converge_joined_node() {
+  if [[ "$ROLE" == control-plane ]]; then
+    refuse_other_cluster_ca "${dir}/secrets" "set up"
+    use_own_api_server
+  fi
+}
+
 main() {
-  local dir token key=""
+  local dir discovery
   require_root
-  [[ "$ROLE" == control-plane || "$ROLE" == worker ]] || fatal "ROLE must be control-plane or worker (got '${ROLE}')"
-  require_number KUBEADM_TIMEOUT_SECONDS "$KUBEADM_TIMEOUT_SECONDS"
-  require_number API_ENDPOINT_PORT "$API_ENDPOINT_PORT"
-  [[ "$NODE_NAME" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] ||
-    fatal "NODE_NAME must be a Kubernetes node name (got '${NODE_NAME}')"
+  validate_inputs
+  check_join_config
   make_private_dir dir
   read_secret_bundle "${dir}/secrets"
-  require_secret "${dir}/secrets" token
-  token="$(secret_value "${dir}/secrets" token)"
-  [[ "$token" =~ ^[a-z0-9]{6}\.[a-z0-9]{16}$ ]] || fatal "the token entry is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})"
+  require_secret "${dir}/secrets" discovery.conf
   if [[ "$ROLE" == control-plane ]]; then
-    require_secret "${dir}/secrets" certificate-key
-    key="$(secret_value "${dir}/secrets" certificate-key)"
-    [[ "$key" =~ ^[0-9a-fA-F]{64}$ ]] || fatal "the certificate-key entry must be 64 hexadecimal characters"
+    require_pki_secrets "${dir}/secrets"
   fi
 
+  if [[ -f "$ADMIN_CONF" && -f "$KUBELET_CONF" && -f "${STATE_DIR}/init.done" ]]; then
+    info "this instance ran kubeadm init; nothing to join"
+    converge_joined_node
+    return 0
+  fi
   if [[ -f "$KUBELET_CONF" ]]; then
     info "already joined (${KUBELET_CONF} exists); not running kubeadm join again"
-    if [[ "$ROLE" == control-plane ]]; then
-      # Converges what a failure after the join (or an older version of this step) left behind.
-      use_own_api_server
-    fi
+    converge_joined_node
     return 0
   fi
 
+  # read_secret_bundle wrote it 0600 in a 0700 directory on tmpfs, removed when the step exits.
+  discovery="${dir}/secrets/discovery.conf"
+  check_discovery_file "$discovery"
   if [[ "$ROLE" == control-plane ]]; then
-    # Our own API server does not exist yet: reach the first control plane directly.
-    set_hosts_entry "$API_ENDPOINT_HOST" "$BOOTSTRAP_API_IP"
-    wait_for "$READYZ_WAIT_SECONDS" "the API server at ${API_ENDPOINT_HOST}:${API_ENDPOINT_PORT}" -- endpoint_ready ||
-      fatal "the first control plane's API server at ${BOOTSTRAP_API_IP}:${API_ENDPOINT_PORT} did not answer; check that it runs (on it: curl -k https://127.0.0.1:${API_ENDPOINT_PORT}/readyz) and that the control-plane security group allows ${API_ENDPOINT_PORT}/tcp from the nodes' group"
+    install_pki "${dir}/secrets"
+    route_to_answering_control_plane
   else
+    # Nothing goes to /etc/kubernetes/pki on a worker: kubeadm writes ca.crt itself, and its
+    # preflight fails when the file is already there.
     wait_for_endpoint_as_worker
   fi
-  write_join_config "$token" "$key"
+  write_join_config "$discovery"
   validate_kubeadm_config "$JOIN_CONFIG_FILE"
 
-  kubeadm_with_one_retry join "$KUBEADM_TIMEOUT_SECONDS" "$CRI_SOCKET" join_attempt explain_join_failure true
+  kubeadm_with_one_retry join "$KUBEADM_TIMEOUT_SECONDS" "$CRI_SOCKET" join_attempt explain_join_failure \
+    prepare_join_retry
   [[ -f "$KUBELET_CONF" ]] || fatal "kubeadm join succeeded but ${KUBELET_CONF} is missing"
   if [[ "$ROLE" == control-plane ]]; then
     use_own_api_server

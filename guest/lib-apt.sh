@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lib-apt.sh: apt and dpkg for the guest steps, prepended after lib.sh (whose logging, retry and
 # wait_for it uses): waits for every apt/dpkg lock and apt's daily jobs, bounded, before each
-# apt-get or apt-mark call; installs only what is missing.
+# apt-get or apt-mark call; installs only what is missing; adds the pkgs.k8s.io repository and
+# installs Kubernetes packages pinned and held (prepare on the nodes, bastion-tools on the bastion).
 
 readonly APT_LOCK_WAIT_SECONDS="${KUBEADM_AWS_APT_LOCK_WAIT_SECONDS:-600}"
 # The files whose fcntl locks apt and dpkg take.
@@ -169,4 +170,127 @@ apt_install_missing() {
   apt_update
   info "installing ${missing[*]}"
   apt_get install --no-install-recommends "${missing[@]}"
+}
+
+# ---- the Kubernetes packages (pkgs.k8s.io) -----------------------------------------------------
+# prepare (kubeadm, kubelet, kubectl on every node) and bastion-tools (kubectl on the bastion) use
+# the same repository and the same pinning, so the bastion's kubectl is the cluster's version.
+# Both steps have the parameters KUBERNETES_VERSION (e.g. 1.34.2) and KUBERNETES_MINOR (v1.34).
+
+readonly KEYRINGS_DIR="${SYSROOT}/etc/apt/keyrings"
+readonly SOURCES_DIR="${SYSROOT}/etc/apt/sources.list.d"
+
+# Stops unless KUBERNETES_VERSION is a full version and KUBERNETES_MINOR its repository's name.
+validate_kubernetes_version() {
+  [[ "$KUBERNETES_VERSION" =~ ^([0-9]+)\.([0-9]+)\.[0-9]+$ ]] ||
+    fatal "KUBERNETES_VERSION must look like 1.34.2 (got '${KUBERNETES_VERSION}')"
+  [[ "$KUBERNETES_MINOR" == "v${BASH_REMATCH[1]}.${BASH_REMATCH[2]}" ]] ||
+    fatal "KUBERNETES_MINOR '${KUBERNETES_MINOR}' does not match KUBERNETES_VERSION ${KUBERNETES_VERSION}"
+}
+
+# Downloads an ASCII-armoured signing key to FILE and checks that it is one: download_key URL FILE.
+download_key() {
+  local text=""
+  download "$1" "$2"
+  IFS= read -r -d '' text <"$2" || true
+  [[ "$text" == *"BEGIN PGP PUBLIC KEY BLOCK"* ]] || fatal "the download from $1 is not a PGP public key"
+}
+
+# Adds the pkgs.k8s.io repository of KUBERNETES_MINOR with its dearmoured signing key (needs gpg).
+configure_kubernetes_repo() {
+  local base="https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/" dir
+  ensure_dir "$KEYRINGS_DIR" 0755
+  if [[ ! -s "${KEYRINGS_DIR}/kubernetes-apt-keyring.gpg" ]]; then
+    make_private_dir dir
+    download_key "${base}Release.key" "${dir}/Release.key"
+    GNUPGHOME="$dir" gpg --batch --yes --dearmor -o "${dir}/kubernetes.gpg" "${dir}/Release.key"
+    write_file_if_changed "${KEYRINGS_DIR}/kubernetes-apt-keyring.gpg" 0644 <"${dir}/kubernetes.gpg" || true
+  fi
+  if write_file_if_changed "${SOURCES_DIR}/kubernetes.list" 0644 <<<"deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ${base} /"; then
+    info "added the Kubernetes ${KUBERNETES_MINOR} apt repository"
+    APT_UPDATED="" # the new repository needs an update
+  fi
+}
+
+# Prints the repository's package revision of KUBERNETES_VERSION for PACKAGE (e.g. 1.34.2-1.1), or
+# nothing: kubernetes_revision PACKAGE.
+kubernetes_revision() {
+  local listing
+  listing="$(apt-cache madison "$1")"
+  awk -F'|' -v want="${KUBERNETES_VERSION}-" '
+    { v = $2; gsub(/[[:space:]]/, "", v) }
+    found == "" && index(v, want) == 1 { found = v }
+    END { print found }' <<<"$listing"
+}
+
+# Holds the packages that are not held yet, so no upgrade moves them: hold_packages PACKAGE...
+hold_packages() {
+  local held pkg to_hold=()
+  held=$'\n'"$(apt-mark showhold)"$'\n'
+  for pkg in "$@"; do
+    [[ "$held" == *$'\n'"${pkg}"$'\n'* ]] || to_hold+=("$pkg")
+  done
+  if ((${#to_hold[@]} > 0)); then
+    apt_mark hold "${to_hold[@]}"
+  fi
+}
+
+declare -A KUBE_VERSIONS=()
+# Fills KUBE_VERSIONS with the installed versions of PACKAGE... (one dpkg-query for all).
+kubernetes_package_versions() {
+  local listing name status version
+  KUBE_VERSIONS=()
+  # shellcheck disable=SC2016 # dpkg-query fields, not shell expansions
+  listing="$(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\n' "$@" 2>/dev/null || true)"
+  while read -r name status version; do
+    if [[ "$status" == installed ]]; then
+      KUBE_VERSIONS["$name"]="$version"
+    fi
+  done <<<"$listing"
+}
+
+# Installs PACKAGE... from pkgs.k8s.io at exactly KUBERNETES_VERSION (downgrading or unholding as
+# needed), with the unpinned EXTRA packages in the same apt-get call, then holds PACKAGE...; does
+# nothing but the hold when they are at that version already:
+#   install_kubernetes_packages [--with EXTRA]... PACKAGE...
+install_kubernetes_packages() {
+  local pkg revision held extra=() packages=() pending=() unhold=() pinned=()
+  while [[ "${1:-}" == --with ]]; do
+    extra+=("$2")
+    shift 2
+  done
+  packages=("$@")
+  kubernetes_package_versions "${packages[@]}"
+  for pkg in "${packages[@]}"; do
+    [[ "${KUBE_VERSIONS[$pkg]:-}" == "${KUBERNETES_VERSION}-"* ]] || pending+=("$pkg")
+  done
+  if ((${#pending[@]} == 0)); then
+    info "${packages[*]} already at ${KUBERNETES_VERSION}"
+    hold_packages "${packages[@]}"
+    return 0
+  fi
+  apt_update
+  revision="$(kubernetes_revision "${packages[0]}")"
+  if [[ -z "$revision" ]]; then
+    apt-cache madison "${packages[0]}" >&2 || true
+    fatal "${packages[0]} ${KUBERNETES_VERSION} is not in the ${KUBERNETES_MINOR} repository (available versions above)"
+  fi
+  held=$'\n'"$(apt-mark showhold)"$'\n'
+  for pkg in "${packages[@]}"; do
+    if [[ "$held" == *$'\n'"${pkg}"$'\n'* ]]; then
+      unhold+=("$pkg")
+    fi
+    pinned+=("${pkg}=${revision}")
+  done
+  if ((${#unhold[@]} > 0)); then
+    apt_mark unhold "${unhold[@]}"
+  fi
+  info "installing ${packages[*]} ${revision}"
+  apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages \
+    "${pinned[@]}" "${extra[@]}"
+  hold_packages "${packages[@]}"
+  kubernetes_package_versions "${packages[@]}"
+  for pkg in "${packages[@]}"; do
+    [[ "${KUBE_VERSIONS[$pkg]:-}" == "$revision" ]] || fatal "${pkg} is not at ${revision} after the install"
+  done
 }

@@ -14,9 +14,9 @@
 #   KUBEADM_AWS_APT_LOCK_WAIT_SECONDS  (environment, tests only) bound on the wait for apt and dpkg
 #                                to be idle before each apt-get call (default 600).
 # Output
-#   Logs go to stderr. Stdout is reserved for a step's data (a token, a kubeconfig): the library
-#   points fd 1 at stderr and keeps the real stdout as fd 3, which only emit_line/emit_file use,
-#   so no tool can print into a value that Pulumi captures.
+#   Logs go to stderr. Stdout is reserved for a step's data: the library points fd 1 at stderr and
+#   keeps the real stdout as fd 3, which only emit_line/emit_file use, so no tool can print into a
+#   value that Pulumi captures.
 
 # ---- output channels ---------------------------------------------------------------------------
 exec 3>&1 1>&2
@@ -43,6 +43,9 @@ exec 3>&1 1>&2
   DEFAULT_UMASK="$(umask)"
   readonly DEFAULT_UMASK
 }
+# The program's kubeconfig, read from stdin into a private tmpfs file by use_cluster_credentials
+# (lib-kubeadm.sh) in the steps that run on the bastion; kubectl_admin and the diagnostics use it.
+CLUSTER_KUBECONFIG=""
 
 # ---- logging -----------------------------------------------------------------------------------
 # Prints one timestamped log line to stderr: LEVEL MESSAGE...
@@ -70,7 +73,7 @@ emit_file() { cat -- "$1" >&3; }
 # Dumps what usually explains a failed bootstrap step. Every probe is guarded, so a missing tool or
 # an unreachable API server does not hide the rest. A step may define step_diagnostics to add more.
 dump_diagnostics() {
-  local conditions
+  local conditions kubeconfig
   if [[ -n "${DIAGNOSTICS_DUMPED:-}" ]]; then
     return 0
   fi
@@ -79,21 +82,24 @@ dump_diagnostics() {
   if declare -F step_diagnostics >/dev/null; then
     step_diagnostics || true
   fi
-  if have journalctl; then
+  # On the bastion (a step with the program's kubeconfig) there is no kubelet and no container
+  # runtime to ask; on a node, a control plane's own admin.conf reaches the API once init wrote it.
+  kubeconfig="${CLUSTER_KUBECONFIG:-$ADMIN_CONF}"
+  if [[ -z "$CLUSTER_KUBECONFIG" ]] && have journalctl; then
     warn "kubelet journal (last 40 lines):"
     timeout 20 journalctl -u kubelet --no-pager -n 40 2>&1 || true
   fi
-  if have crictl; then
+  if [[ -z "$CLUSTER_KUBECONFIG" ]] && have crictl; then
     warn "containers (crictl ps -a):"
     timeout 20 crictl ps -a 2>&1 || true
   fi
-  if have kubectl && [[ -f "$ADMIN_CONF" ]]; then
+  if have kubectl && [[ -f "$kubeconfig" ]]; then
     warn "nodes (kubectl get nodes -o wide):"
-    KUBECONFIG="$ADMIN_CONF" timeout 20 kubectl --request-timeout=10s get nodes -o wide 2>&1 || true
+    KUBECONFIG="$kubeconfig" timeout 20 kubectl --request-timeout=10s get nodes -o wide 2>&1 || true
     warn "node conditions:"
     conditions='{range .items[*]}{.metadata.name}{":\n"}{range .status.conditions[*]}'
     conditions+='{"  "}{.type}{"="}{.status}{" "}{.reason}{": "}{.message}{"\n"}{end}{end}'
-    KUBECONFIG="$ADMIN_CONF" timeout 20 kubectl --request-timeout=10s get nodes \
+    KUBECONFIG="$kubeconfig" timeout 20 kubectl --request-timeout=10s get nodes \
       -o jsonpath="$conditions" 2>&1 || true
   fi
   warn "---- end of diagnostics ----"
@@ -278,15 +284,29 @@ ensure_dir() {
 # helper's previous line for HOST. Also updates Debian's cloud-init hosts template when present,
 # so the mapping survives a reboot that regenerates /etc/hosts.
 set_hosts_entry() {
+  if [[ ! "$2" =~ ^[0-9A-Fa-f:.]+$ ]]; then
+    fatal "not a valid IP address for /etc/hosts: '$2'"
+  fi
+  rewrite_hosts_entry "$1" "$2"
+}
+
+# Removes the managed line for HOST (set_hosts_entry's) from /etc/hosts and the cloud-init
+# template, so that HOST resolves through DNS again: clear_hosts_entry HOST.
+clear_hosts_entry() { rewrite_hosts_entry "$1" ""; }
+
+# Drops the managed line for HOST, then appends "IP HOST # kubeadm-aws" unless IP is empty; writes
+# only what changed: rewrite_hosts_entry HOST IP.
+rewrite_hosts_entry() {
   local host="$1" ip="$2" file content mode
   if [[ ! "$host" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then
     fatal "not a valid host name for /etc/hosts: '${host}'"
   fi
-  if [[ ! "$ip" =~ ^[0-9A-Fa-f:.]+$ ]]; then
-    fatal "not a valid IP address for /etc/hosts: '${ip}'"
-  fi
   for file in "$HOSTS_FILE" "$CLOUD_HOSTS_TEMPLATE"; do
-    if [[ "$file" == "$CLOUD_HOSTS_TEMPLATE" && ! -f "$file" ]]; then
+    if [[ ! -f "$file" ]] && [[ "$file" == "$CLOUD_HOSTS_TEMPLATE" || -z "$ip" ]]; then
+      continue
+    fi
+    # Nothing to remove: leave the file alone (byte for byte).
+    if [[ -z "$ip" ]] && ! grep -qF " ${host} ${HOSTS_MARKER}" -- "$file"; then
       continue
     fi
     content=""
@@ -297,13 +317,19 @@ set_hosts_entry() {
         { managed = (length($0) >= length(marker) &&
                      substr($0, length($0) - length(marker) + 1) == marker) }
         !(managed && $2 == host)' "$file")"
-      if [[ -n "$content" ]]; then
-        content+=$'\n'
-      fi
     fi
-    content+="${ip} ${host} ${HOSTS_MARKER}"
+    if [[ -n "$ip" && -n "$content" ]]; then
+      content+=$'\n'
+    fi
+    if [[ -n "$ip" ]]; then
+      content+="${ip} ${host} ${HOSTS_MARKER}"
+    fi
     if write_file_if_changed "$file" "$mode" <<<"$content"; then
-      info "mapped ${host} to ${ip} in ${file}"
+      if [[ -n "$ip" ]]; then
+        info "mapped ${host} to ${ip} in ${file}"
+      else
+        info "removed the mapping of ${host} from ${file}"
+      fi
     fi
   done
 }

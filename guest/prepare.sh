@@ -16,8 +16,6 @@
 #   PULL_IMAGES               true | false: `kubeadm config images pull` now, not during init
 # Stdin: not read.  Stdout: nothing.  Leaves /var/lib/kubeadm-aws/prepare.done (informational).
 
-readonly KEYRINGS_DIR="${SYSROOT}/etc/apt/keyrings"
-readonly SOURCES_DIR="${SYSROOT}/etc/apt/sources.list.d"
 readonly CONTAINERD_CONFIG="${SYSROOT}/etc/containerd/config.toml"
 readonly CRI_DOCKERD_BIN="${SYSROOT}/usr/local/bin/cri-dockerd"
 readonly SYSTEMD_UNIT_DIR="${SYSROOT}/etc/systemd/system"
@@ -27,10 +25,7 @@ readonly SYSCTL_KEYS=(net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-ca
 # Stops early, with the parameter's name, when an input is malformed.
 validate_inputs() {
   [[ "$ROLE" == control-plane || "$ROLE" == worker ]] || fatal "ROLE must be control-plane or worker (got '${ROLE}')"
-  [[ "$KUBERNETES_VERSION" =~ ^([0-9]+)\.([0-9]+)\.[0-9]+$ ]] ||
-    fatal "KUBERNETES_VERSION must look like 1.34.2 (got '${KUBERNETES_VERSION}')"
-  [[ "$KUBERNETES_MINOR" == "v${BASH_REMATCH[1]}.${BASH_REMATCH[2]}" ]] ||
-    fatal "KUBERNETES_MINOR '${KUBERNETES_MINOR}' does not match KUBERNETES_VERSION ${KUBERNETES_VERSION}"
+  validate_kubernetes_version
   [[ "$CRI_SOCKET" == unix:///* ]] || fatal "CRI_SOCKET must be a unix:/// URL (got '${CRI_SOCKET}')"
   [[ "$PULL_IMAGES" == true || "$PULL_IMAGES" == false ]] || fatal "PULL_IMAGES must be true or false"
   case "$CONTAINER_RUNTIME" in
@@ -106,6 +101,9 @@ EOF
 }
 
 # ---- 3. package repositories -------------------------------------------------------------------
+# Docker's repository here; the pkgs.k8s.io one (configure_kubernetes_repo) and step 4, the pinned
+# and held kubeadm, kubelet and kubectl (install_kubernetes_packages), are in lib-apt.sh, because
+# bastion-tools installs the bastion's kubectl the same way.
 OS_ID=""
 OS_CODENAME=""
 # Reads ID and VERSION_CODENAME from /etc/os-release (without sourcing it into this shell).
@@ -119,14 +117,6 @@ read_os_release() {
       VERSION_CODENAME) OS_CODENAME="$value" ;;
     esac
   done <"${SYSROOT}/etc/os-release"
-}
-
-# Downloads an ASCII-armoured signing key to FILE and checks that it is one.
-download_key() {
-  local text=""
-  download "$1" "$2"
-  IFS= read -r -d '' text <"$2" || true
-  [[ "$text" == *"BEGIN PGP PUBLIC KEY BLOCK"* ]] || fatal "the download from $1 is not a PGP public key"
 }
 
 # Adds Docker's apt repository (containerd.io, docker-ce) for this distribution and release.
@@ -146,101 +136,9 @@ configure_docker_repo() {
   fi
   if write_file_if_changed "${SOURCES_DIR}/docker.list" 0644 <<<"deb [arch=${arch} signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/${id} ${codename} stable"; then
     info "added Docker's apt repository (${id} ${codename})"
-    # shellcheck disable=SC2034 # read by apt_update in lib.sh: the new repository needs an update
+    # shellcheck disable=SC2034 # read by apt_update in lib-apt.sh: the new repository needs an update
     APT_UPDATED=""
   fi
-}
-
-# Adds the pkgs.k8s.io repository of KUBERNETES_MINOR with its dearmoured signing key.
-configure_kubernetes_repo() {
-  local base="https://pkgs.k8s.io/core:/stable:/${KUBERNETES_MINOR}/deb/" dir
-  ensure_dir "$KEYRINGS_DIR" 0755
-  if [[ ! -s "${KEYRINGS_DIR}/kubernetes-apt-keyring.gpg" ]]; then
-    make_private_dir dir
-    download_key "${base}Release.key" "${dir}/Release.key"
-    GNUPGHOME="$dir" gpg --batch --yes --dearmor -o "${dir}/kubernetes.gpg" "${dir}/Release.key"
-    write_file_if_changed "${KEYRINGS_DIR}/kubernetes-apt-keyring.gpg" 0644 <"${dir}/kubernetes.gpg" || true
-  fi
-  if write_file_if_changed "${SOURCES_DIR}/kubernetes.list" 0644 <<<"deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ${base} /"; then
-    info "added the Kubernetes ${KUBERNETES_MINOR} apt repository"
-    # shellcheck disable=SC2034 # read by apt_update in lib.sh: the new repository needs an update
-    APT_UPDATED=""
-  fi
-}
-
-# ---- 4. packages -------------------------------------------------------------------------------
-# Prints the repository's package revision of KUBERNETES_VERSION (e.g. 1.34.2-1.1), or nothing.
-kubernetes_revision() {
-  local listing
-  listing="$(apt-cache madison kubeadm)"
-  awk -F'|' -v want="${KUBERNETES_VERSION}-" '
-    { v = $2; gsub(/[[:space:]]/, "", v) }
-    found == "" && index(v, want) == 1 { found = v }
-    END { print found }' <<<"$listing"
-}
-
-# Holds kubeadm, kubelet and kubectl so no upgrade moves them behind kubeadm's back.
-hold_kubernetes_packages() {
-  local held pkg to_hold=()
-  held=$'\n'"$(apt-mark showhold)"$'\n'
-  for pkg in "${KUBE_PACKAGES[@]}"; do
-    [[ "$held" == *$'\n'"${pkg}"$'\n'* ]] || to_hold+=("$pkg")
-  done
-  if ((${#to_hold[@]} > 0)); then
-    apt_mark hold "${to_hold[@]}"
-  fi
-}
-
-declare -A KUBE_VERSIONS=()
-# Fills KUBE_VERSIONS with the installed versions of kubeadm, kubelet and kubectl (one dpkg-query).
-kubernetes_package_versions() {
-  local listing name status version
-  KUBE_VERSIONS=()
-  # shellcheck disable=SC2016 # dpkg-query fields, not shell expansions
-  listing="$(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\n' "${KUBE_PACKAGES[@]}" 2>/dev/null || true)"
-  while read -r name status version; do
-    if [[ "$status" == installed ]]; then
-      KUBE_VERSIONS["$name"]="$version"
-    fi
-  done <<<"$listing"
-}
-
-# Installs kubeadm, kubelet and kubectl at exactly KUBERNETES_VERSION (plus cri-tools), then holds them.
-install_kubernetes_packages() {
-  local pkg revision held pending=() unhold=() pinned=()
-  kubernetes_package_versions
-  for pkg in "${KUBE_PACKAGES[@]}"; do
-    [[ "${KUBE_VERSIONS[$pkg]:-}" == "${KUBERNETES_VERSION}-"* ]] || pending+=("$pkg")
-  done
-  if ((${#pending[@]} == 0)); then
-    info "kubeadm, kubelet and kubectl are already at ${KUBERNETES_VERSION}"
-    hold_kubernetes_packages
-    return 0
-  fi
-  apt_update
-  revision="$(kubernetes_revision)"
-  if [[ -z "$revision" ]]; then
-    apt-cache madison kubeadm >&2 || true
-    fatal "kubeadm ${KUBERNETES_VERSION} is not in the ${KUBERNETES_MINOR} repository (available versions above)"
-  fi
-  held=$'\n'"$(apt-mark showhold)"$'\n'
-  for pkg in "${KUBE_PACKAGES[@]}"; do
-    if [[ "$held" == *$'\n'"${pkg}"$'\n'* ]]; then
-      unhold+=("$pkg")
-    fi
-    pinned+=("${pkg}=${revision}")
-  done
-  if ((${#unhold[@]} > 0)); then
-    apt_mark unhold "${unhold[@]}"
-  fi
-  info "installing kubeadm, kubelet and kubectl ${revision}"
-  apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages \
-    "${pinned[@]}" cri-tools
-  hold_kubernetes_packages
-  kubernetes_package_versions
-  for pkg in "${KUBE_PACKAGES[@]}"; do
-    [[ "${KUBE_VERSIONS[$pkg]:-}" == "$revision" ]] || fatal "${pkg} is not at ${revision} after the install"
-  done
 }
 
 # ---- 5. container runtime ----------------------------------------------------------------------
@@ -449,7 +347,7 @@ main() {
   else
     apt_install_missing docker-ce docker-ce-cli containerd.io
   fi
-  install_kubernetes_packages
+  install_kubernetes_packages --with cri-tools "${KUBE_PACKAGES[@]}"
   load_kubeadm_images
   if [[ "$CONTAINER_RUNTIME" == containerd ]]; then
     configure_containerd "$PAUSE_IMAGE"

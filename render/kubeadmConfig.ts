@@ -4,7 +4,8 @@
  * - `renderInitConfig`: InitConfiguration + ClusterConfiguration + KubeletConfiguration +
  *   KubeProxyConfiguration, the one file `kubeadm init --config` reads on the first
  *   control-plane node.
- * - `renderJoinConfig`: the JoinConfiguration of a control-plane or worker node.
+ * - `renderJoinConfig`: the JoinConfiguration of a control-plane or worker node, which discovers
+ *   and trusts the cluster through a kubeconfig file (`discovery.file`).
  *
  * The kubeadm API version follows the Kubernetes version (v1beta4 from 1.31, v1beta3 for 1.29
  * and 1.30), as Cluster API's bootstrap provider does. The two differ in the fields we use only
@@ -13,15 +14,14 @@
  * https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4/
  * https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta3/
  *
- * Secrets are never rendered: the certificate key and the bootstrap token are placeholders that
- * the guest script replaces with values it reads from stdin. They are emitted double-quoted, so
- * whatever replaces them stays a YAML string (a bootstrap token such as `123456.7890...` or a
- * hex key such as `1234e5...` would otherwise parse as a number).
+ * Secrets are never rendered: a join reads its credentials (a discovery kubeconfig with the
+ * node's client certificate) from stdin into a private file, whose path the placeholder
+ * `__DISCOVERY_FILE__` stands for; it is emitted double-quoted so any path stays a YAML string.
+ * No bootstrap token and no certificate key exist (docs/kubeadm-credentials.md).
  */
 import { Address4 } from "ip-address";
 import { Document, isScalar, visit } from "yaml";
 import { inspectCidr } from "../config/cidr";
-import { CA_CERT_HASH_PATTERN } from "./caCertHash";
 import { SUPPORTED_KUBERNETES } from "../config/clusterConfig";
 import {
   KUBEADM_V1BETA3,
@@ -44,10 +44,11 @@ export const CRI_SOCKETS = {
   "cri-dockerd": "unix:///run/cri-dockerd.sock",
 } as const;
 
-/** Replaced on the node by the certificate key (64 hex) read from stdin. */
-export const CERTIFICATE_KEY_PLACEHOLDER = "__CERTIFICATE_KEY__";
-/** Replaced on the node by a fresh bootstrap token from `kubeadm token create`. */
-export const BOOTSTRAP_TOKEN_PLACEHOLDER = "__BOOTSTRAP_TOKEN__";
+/**
+ * Replaced on the node by the path of the discovery kubeconfig the step wrote from stdin into
+ * its private tmpfs folder (the file holds the node's client key, so it is never rendered).
+ */
+export const DISCOVERY_FILE_PLACEHOLDER = "__DISCOVERY_FILE__";
 
 /** The port every API server binds (and the load balancer forwards to). */
 export const API_SERVER_BIND_PORT = 6443;
@@ -243,7 +244,6 @@ export function buildInitConfiguration<V extends KubeadmApiVersion>(
   return {
     apiVersion,
     kind: "InitConfiguration",
-    certificateKey: CERTIFICATE_KEY_PLACEHOLDER,
     localAPIEndpoint: { advertiseAddress: node.advertiseAddress, bindPort: API_SERVER_BIND_PORT },
     nodeRegistration: nodeRegistration(apiVersion, cluster, node),
   };
@@ -291,25 +291,16 @@ export function buildJoinConfiguration<V extends KubeadmApiVersion>(
   cluster: ClusterSettings,
   node: NodeSettings,
   role: "control-plane" | "worker",
-  caCertHash: string,
 ): JoinConfiguration<V> {
-  const { host, port } = parseControlPlaneEndpoint(cluster.controlPlaneEndpoint);
   const join: JoinConfiguration<V> = {
     apiVersion,
     kind: "JoinConfiguration",
-    discovery: {
-      bootstrapToken: {
-        apiServerEndpoint: `${host}:${port}`,
-        token: BOOTSTRAP_TOKEN_PLACEHOLDER,
-        caCertHashes: [caCertHash.toLowerCase()],
-      },
-    },
+    discovery: { file: { kubeConfigPath: DISCOVERY_FILE_PLACEHOLDER } },
     nodeRegistration: nodeRegistration(apiVersion, cluster, node),
   };
   if (role === "control-plane") {
     join.controlPlane = {
       localAPIEndpoint: { advertiseAddress: node.advertiseAddress, bindPort: API_SERVER_BIND_PORT },
-      certificateKey: CERTIFICATE_KEY_PLACEHOLDER,
     };
   }
   return join;
@@ -319,10 +310,7 @@ export function buildJoinConfiguration<V extends KubeadmApiVersion>(
 // Rendering
 // ---------------------------------------------------------------------------------------------
 
-const PLACEHOLDERS: ReadonlySet<unknown> = new Set([
-  CERTIFICATE_KEY_PLACEHOLDER,
-  BOOTSTRAP_TOKEN_PLACEHOLDER,
-]);
+const PLACEHOLDERS: ReadonlySet<unknown> = new Set([DISCOVERY_FILE_PLACEHOLDER]);
 
 /** Serialises documents as one `---`-separated YAML stream; placeholders double-quoted. */
 export function renderYamlDocuments(documents: readonly object[]): string {
@@ -358,7 +346,6 @@ export function renderJoinConfig(
   cluster: ClusterSettings,
   node: NodeSettings,
   role: "control-plane" | "worker",
-  caCertHash: string,
 ): string {
   const apiVersion = kubeadmApiVersion(cluster.kubernetesVersion);
   validateCluster(cluster);
@@ -366,10 +353,5 @@ export function renderJoinConfig(
   if (role !== "control-plane" && role !== "worker") {
     throw new Error(`join role must be "control-plane" or "worker" (got ${JSON.stringify(role)})`);
   }
-  if (!CA_CERT_HASH_PATTERN.test(caCertHash.toLowerCase())) {
-    throw new Error(
-      `caCertHash must be "sha256:" followed by 64 hex digits (got ${JSON.stringify(caCertHash)})`,
-    );
-  }
-  return renderYamlDocuments([buildJoinConfiguration(apiVersion, cluster, node, role, caCertHash)]);
+  return renderYamlDocuments([buildJoinConfiguration(apiVersion, cluster, node, role)]);
 }

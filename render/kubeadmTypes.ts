@@ -48,15 +48,12 @@ export interface APIEndpoint {
 export interface InitConfiguration<V extends KubeadmApiVersion> {
   apiVersion: V;
   kind: "InitConfiguration";
-  /**
-   * Key that encrypts the control-plane certificates uploaded to the kubeadm-certs Secret
-   * (`--upload-certs`). Must be in the file: `--config` cannot be mixed with `--certificate-key`.
-   */
-  certificateKey: string;
   localAPIEndpoint: APIEndpoint;
   nodeRegistration: NodeRegistrationOptions<V>;
-  // `bootstrapTokens` is deliberately absent: kubeadm creates its default 24h token; every join
-  // gets a fresh one from `kubeadm token create`.
+  // `certificateKey` is deliberately absent: nothing is uploaded to the kubeadm-certs Secret; a
+  // joining control plane gets the CA files from the program on stdin. `bootstrapTokens` too:
+  // kubeadm creates its default token, which nothing uses, and its bootstrap-token phase creates
+  // the RBAC that auto-approves a node's CSR for itself.
 }
 
 /** `ClusterConfiguration`: cluster-wide settings, stored in the kubeadm-config ConfigMap. */
@@ -79,27 +76,27 @@ export interface ClusterConfiguration<V extends KubeadmApiVersion> {
   };
 }
 
-/** `BootstrapTokenDiscovery`: discover and trust the cluster with a token and a pinned CA. */
-export interface BootstrapTokenDiscovery {
-  /** `<host>:<port>` of the API server to discover the cluster from. */
-  apiServerEndpoint: string;
-  token: string;
-  /** `sha256:<hex>` of the CA's SubjectPublicKeyInfo; pins the CA (no unsafe skip). */
-  caCertHashes: string[];
+/**
+ * `FileDiscovery`: trust the cluster through a kubeconfig file: its CA, its server, and (here)
+ * client credentials that kubeadm uses for the whole join, the kubelet's TLS bootstrap included
+ * (kubernetes/kubernetes#80675). No bootstrap token.
+ */
+export interface FileDiscovery {
+  kubeConfigPath: string;
 }
 
 /** `JoinControlPlane`: present only when the joining node becomes a control-plane node. */
 export interface JoinControlPlane {
   localAPIEndpoint: APIEndpoint;
-  /** Decrypts the certificates uploaded by `kubeadm init phase upload-certs`. */
-  certificateKey: string;
+  // `certificateKey` is deliberately absent: the CA files are placed on the node before the join
+  // (kubeadm's manual certificate distribution), so nothing is downloaded.
 }
 
 /** `JoinConfiguration`: node-local settings of `kubeadm join`. */
 export interface JoinConfiguration<V extends KubeadmApiVersion> {
   apiVersion: V;
   kind: "JoinConfiguration";
-  discovery: { bootstrapToken: BootstrapTokenDiscovery };
+  discovery: { file: FileDiscovery };
   nodeRegistration: NodeRegistrationOptions<V>;
   controlPlane?: JoinControlPlane;
 }

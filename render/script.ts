@@ -11,17 +11,20 @@ import * as fs from "fs";
 import * as path from "path";
 import { quote } from "shell-quote";
 
-/** Every guest step, each a file `guest/<step>.sh`. */
+/**
+ * Every guest step, each a file `guest/<step>.sh`. bastion-tools, etcd-prune, register-node, cni,
+ * cluster-ready and remove-node run on the bastion; the others on the nodes.
+ */
 export const STEPS = [
   "wait-ready",
   "prepare",
+  "bastion-tools",
   "init",
-  "creds",
+  "etcd-prune",
   "join",
   "register-node",
   "cni",
   "cluster-ready",
-  "kubeconfig",
   "remove-node",
 ] as const;
 export type StepName = (typeof STEPS)[number];

@@ -4,7 +4,15 @@
  * with `guest/<step>.sh`, whose header lists the same names.
  *
  * Secrets are never parameters. Steps that need them read a secret bundle on stdin
- * (`renderSecretBundle`): init (PKI files + certificate key) and join (token [+ certificate key]).
+ * (`renderSecretBundle`), whose entries are:
+ * - init: the eight PKI files `pki/ca.crt`, `pki/ca.key`, `pki/front-proxy-ca.crt`,
+ *   `pki/front-proxy-ca.key`, `pki/etcd/ca.crt`, `pki/etcd/ca.key`, `pki/sa.key`, `pki/sa.pub`;
+ * - join: `discovery.conf` (the node's discovery kubeconfig: cluster CA, server
+ *   `https://<apiEndpointHost>:<apiEndpointPort>`, a `system:node:<nodeName>` client certificate,
+ *   current-context set), and for a control plane also the eight PKI files;
+ * - register-node, cni, cluster-ready, remove-node (on the bastion): `kubeconfig`, the program's
+ *   cluster-admin kubeconfig (server `https://<API name>:6443`).
+ * wait-ready, prepare and bastion-tools read nothing.
  */
 import type { CniName, ContainerRuntime, NodeRole } from "../config/clusterConfig";
 import { renderScript } from "./script";
@@ -12,6 +20,12 @@ import { renderScript } from "./script";
 /** wait-ready: cloud-init finished and the package manager free. */
 export function renderWaitReady(p: { timeoutSeconds: number }): string {
   return renderScript("wait-ready", { WAIT_TIMEOUT_SECONDS: p.timeoutSeconds });
+}
+
+/** The pkgs.k8s.io repository of a full version: "1.34.2" -> "v1.34". */
+function kubernetesMinor(kubernetesVersion: string): string {
+  const [major, minor] = kubernetesVersion.split(".");
+  return `v${major}.${minor}`;
 }
 
 export interface PrepareInputs {
@@ -27,11 +41,10 @@ export interface PrepareInputs {
 
 /** prepare: kernel settings, container runtime, pinned kubeadm/kubelet/kubectl; images on CPs. */
 export function renderPrepare(p: PrepareInputs): string {
-  const [major, minor] = p.kubernetesVersion.split(".");
   return renderScript("prepare", {
     ROLE: p.role,
     KUBERNETES_VERSION: p.kubernetesVersion,
-    KUBERNETES_MINOR: `v${major}.${minor}`,
+    KUBERNETES_MINOR: kubernetesMinor(p.kubernetesVersion),
     CONTAINER_RUNTIME: p.runtime,
     CRI_SOCKET: p.criSocket,
     CRI_DOCKERD_VERSION: p.criDockerdVersion,
@@ -40,16 +53,24 @@ export function renderPrepare(p: PrepareInputs): string {
   });
 }
 
+/** bastion-tools (on the bastion, after wait-ready): kubectl at the cluster's version, held. */
+export function renderBastionTools(p: { kubernetesVersion: string }): string {
+  return renderScript("bastion-tools", {
+    KUBERNETES_VERSION: p.kubernetesVersion,
+    KUBERNETES_MINOR: kubernetesMinor(p.kubernetesVersion),
+  });
+}
+
 export interface InitInputs {
-  /** Rendered kubeadm config; contains the placeholder `__CERTIFICATE_KEY__`. */
+  /** Rendered kubeadm config, used as is (no placeholder: InitConfiguration has no certificateKey). */
   readonly kubeadmConfig: string;
   readonly criSocket: string;
-  /** Host part of controlPlaneEndpoint (the NLB DNS name), mapped to this node during init. */
+  /** Host part of controlPlaneEndpoint (the API's fixed name), mapped to this node during init. */
   readonly apiEndpointHost: string;
   readonly timeoutSeconds: number;
 }
 
-/** init: PKI from stdin, kubeadm init --upload-certs, guarded against re-running. */
+/** init (once per cluster, on cp-0's first instance): PKI from stdin, kubeadm init; guarded. */
 export function renderInit(p: InitInputs): string {
   return renderScript("init", {
     KUBEADM_CONFIG: p.kubeadmConfig,
@@ -59,26 +80,31 @@ export function renderInit(p: InitInputs): string {
   });
 }
 
-/** creds (on the first control-plane node): prints a fresh bootstrap token, and nothing else. */
-export function renderCreds(p: { joinRole: NodeRole; tokenTtl: string }): string {
-  return renderScript("creds", { JOIN_ROLE: p.joinRole, TOKEN_TTL: p.tokenTtl });
-}
-
 export interface JoinInputs {
   readonly role: NodeRole;
-  /** Rendered JoinConfiguration; contains `__BOOTSTRAP_TOKEN__` (and `__CERTIFICATE_KEY__`). */
+  /**
+   * Rendered JoinConfiguration; `discovery.file.kubeConfigPath` is the placeholder
+   * `__DISCOVERY_FILE__`, and a control plane's has `controlPlane.localAPIEndpoint`, no
+   * certificateKey.
+   */
   readonly joinConfig: string;
   readonly criSocket: string;
   readonly apiEndpointHost: string;
   readonly apiEndpointPort: number;
-  /** Private IP of the first control-plane node: a joining CP reaches the API there. */
-  readonly bootstrapApiIp: string;
-  readonly timeoutSeconds: number;
+  /**
+   * Private IPs of the other control planes, tried in order by a joining control plane (empty for
+   * a worker; a control plane with none, or none answering, joins through the endpoint's name).
+   */
+  readonly controlPlaneIps: readonly string[];
   /** The node's Kubernetes name (its private DNS name): a joined CP checks its kube-proxy pod. */
   readonly nodeName: string;
+  readonly timeoutSeconds: number;
 }
 
-/** join: kubeadm join with the token (and certificate key) from stdin; reset + one retry. */
+/**
+ * join (every node, cp-0 included; a no-op on the instance that ran init): kubeadm join with the
+ * discovery file (and a control plane's CA files) from stdin; reset + one retry.
+ */
 export function renderJoin(p: JoinInputs): string {
   return renderScript("join", {
     ROLE: p.role,
@@ -86,13 +112,13 @@ export function renderJoin(p: JoinInputs): string {
     CRI_SOCKET: p.criSocket,
     API_ENDPOINT_HOST: p.apiEndpointHost,
     API_ENDPOINT_PORT: p.apiEndpointPort,
-    BOOTSTRAP_API_IP: p.bootstrapApiIp,
-    KUBEADM_TIMEOUT_SECONDS: p.timeoutSeconds,
+    CONTROL_PLANE_IPS: p.controlPlaneIps,
     NODE_NAME: p.nodeName,
+    KUBEADM_TIMEOUT_SECONDS: p.timeoutSeconds,
   });
 }
 
-/** register-node (on cp0): waits for the Node object and labels its role. */
+/** register-node (on the bastion): waits for the Node object and labels its role. */
 export function renderRegisterNode(p: {
   nodeName: string;
   role: NodeRole;
@@ -105,17 +131,41 @@ export function renderRegisterNode(p: {
   });
 }
 
-/** remove-node (on cp0, at delete): drain, remove the etcd member of a CP, delete the Node. */
-export function renderRemoveNode(p: {
-  nodeName: string;
-  role: NodeRole;
-  drainTimeoutSeconds: number;
-  apiWaitSeconds: number;
-}): string {
+export interface RemoveNodeInputs {
+  readonly nodeName: string;
+  /** The node's private IP: finds its etcd member by peer URL even when it has no name yet. */
+  readonly nodeIp: string;
+  readonly role: NodeRole;
+  readonly drainTimeoutSeconds: number;
+  readonly apiWaitSeconds: number;
+}
+
+/**
+ * remove-node (on the bastion, at delete): drain (bounded, also for a dead instance), remove a
+ * CP's etcd member through another node's etcd pod, delete the Node.
+ */
+export function renderRemoveNode(p: RemoveNodeInputs): string {
   return renderScript("remove-node", {
     NODE_NAME: p.nodeName,
+    NODE_IP: p.nodeIp,
     NODE_ROLE: p.role,
     DRAIN_TIMEOUT_SECONDS: p.drainTimeoutSeconds,
+    API_WAIT_SECONDS: p.apiWaitSeconds,
+  });
+}
+
+/**
+ * etcd-prune (on the bastion, before the control-plane joins): removes the etcd members of
+ * instances that are gone and cannot answer, so etcd accepts the next member.
+ */
+export function renderEtcdPrune(p: {
+  controlPlaneIps: readonly string[];
+  apiEndpointHost: string;
+  apiWaitSeconds: number;
+}): string {
+  return renderScript("etcd-prune", {
+    CONTROL_PLANE_IPS: p.controlPlaneIps,
+    API_ENDPOINT_HOST: p.apiEndpointHost,
     API_WAIT_SECONDS: p.apiWaitSeconds,
   });
 }
@@ -131,7 +181,7 @@ export interface CniInputs {
   readonly timeoutSeconds: number;
 }
 
-/** cni (on cp0): Flannel or Calico at pinned versions, pod CIDR matching podSubnet. */
+/** cni (on the bastion): Flannel or Calico at pinned versions, pod CIDR matching podSubnet. */
 export function renderCni(p: CniInputs): string {
   return renderScript("cni", {
     CNI: p.cni,
@@ -144,7 +194,7 @@ export function renderCni(p: CniInputs): string {
   });
 }
 
-/** cluster-ready (on cp0): every named node Ready and CoreDNS available, or diagnostics. */
+/** cluster-ready (on the bastion): every named node Ready and CoreDNS available, or diagnostics. */
 export function renderClusterReady(p: {
   nodeNames: readonly string[];
   timeoutSeconds: number;
@@ -153,9 +203,4 @@ export function renderClusterReady(p: {
     NODE_NAMES: p.nodeNames,
     WAIT_TIMEOUT_SECONDS: p.timeoutSeconds,
   });
-}
-
-/** kubeconfig (on cp0): prints the admin kubeconfig; its stdout is a secret. */
-export function renderKubeconfig(): string {
-  return renderScript("kubeconfig", {});
 }

@@ -22,15 +22,16 @@ import { PKG } from "../components/naming";
 /** The bootstrap steps a `command:remote:Command` can be, as `commandStep` names them. */
 export type CommandStep =
   | "wait-ready"
+  | "bastion-tools"
   | "prepare"
   | "init"
+  | "etcd-prune"
   | "cni"
-  | "creds"
   | "join-control-plane"
   | "join-worker"
+  | "join-init-node"
   | "member"
-  | "cluster-ready"
-  | "kubeconfig";
+  | "cluster-ready";
 
 export interface Durations {
   /**
@@ -109,25 +110,28 @@ export const DURATIONS: Durations = {
     // apt: containerd, kubeadm, kubelet, kubectl; kernel settings; image pre-pull
     // (guest/prepare.sh). Estimate from typical runs: ~3 min.
     prepare: 180,
-    // kubeadm init: certificates, static pods, waiting for a healthy API server, upload-certs,
-    // addons (guest/init.sh). Estimate from typical runs: ~2 min.
+    // kubectl from pkgs.k8s.io on the bastion (guest/bastion-tools.sh): one small package. ~30 s.
+    "bastion-tools": 30,
+    // kubeadm init: certificates, static pods, waiting for a healthy API server, addons
+    // (guest/init.sh). Estimate from typical runs: ~2 min.
     init: 120,
+    // One `etcdctl member list` through kubectl exec from the bastion; nothing to remove at
+    // creation (guest/etcd-prune.sh). Estimate: ~5 s.
+    "etcd-prune": 5,
     // Apply the pinned CNI manifests and wait for the rollout (guest/cni.sh). Estimate: ~1 min.
     cni: 60,
-    // A fresh token, for a control plane re-uploading the certificates (guest/creds.sh). ~10 s.
-    creds: 10,
     // kubeadm join of a control plane: etcd member add, control-plane static pods, waiting for
     // its API server and etcd to be healthy (guest/join.sh). Estimate from typical runs: ~90 s.
     "join-control-plane": 90,
     // kubeadm join of a worker: TLS bootstrap of the kubelet (guest/join.sh). Estimate: ~1 min.
     "join-worker": 60,
+    // The join of the node init ran on, at creation: it finds itself joined and stops. ~3 s.
+    "join-init-node": 3,
     // Wait for the Node object, label a worker (guest/register-node.sh). Estimate: ~10 s.
     member: 10,
     // Every node Ready (the CNI pods started on it) and CoreDNS rolled out
     // (guest/cluster-ready.sh). Estimate from typical runs: ~1 min after the last join.
     "cluster-ready": 60,
-    // cat admin.conf over SSH (guest/kubeconfig.sh). Estimate: ~2 s.
-    kubeconfig: 2,
   },
   // A type the table does not list: a typical synchronous AWS call. Listed in the result.
   unknown: 5,
@@ -163,14 +167,14 @@ export interface CriticalPath {
 
 const STEP_SUFFIXES: readonly (readonly [string, CommandStep | "join"])[] = [
   ["-wait-ready", "wait-ready"],
+  ["-bastion-tools", "bastion-tools"],
   ["-prepare", "prepare"],
   ["-init", "init"],
+  ["-etcd-prune", "etcd-prune"],
   ["-cni", "cni"],
-  ["-creds", "creds"],
   ["-join", "join"],
   ["-member", "member"],
   ["-cluster-ready", "cluster-ready"],
-  ["-kubeconfig", "kubeconfig"],
 ];
 
 /**
@@ -209,9 +213,14 @@ function durationOf(
   r: GraphResource,
   isParent: boolean,
   durations: Durations,
+  initNodes: ReadonlySet<string>,
 ): { seconds: number; unknown?: string } {
   if (r.type === COMMAND_TYPE) {
-    const step = commandStep(r.name);
+    let step = commandStep(r.name);
+    // On the instance that ran init, at creation, the join finds the node joined (guest/join.sh).
+    if (step === "join-control-plane" && initNodes.has(r.name.slice(0, -"-join".length))) {
+      step = "join-init-node";
+    }
     const seconds = step === undefined ? undefined : durations.byStep[step];
     if (seconds !== undefined) return { seconds };
     const label = step ?? `*-${r.name.split("-").pop()}`;
@@ -246,10 +255,15 @@ export function criticalPath(
     );
   }
 
+  const initNodes = new Set(
+    resources
+      .filter((r) => r.type === COMMAND_TYPE && commandStep(r.name) === "init")
+      .map((r) => r.name.slice(0, -"-init".length)),
+  );
   const unknownTypes = new Set<string>();
   const seconds = new Map<string, number>();
   for (const r of resources) {
-    const d = durationOf(r, parents.has(r.urn), durations);
+    const d = durationOf(r, parents.has(r.urn), durations, initNodes);
     seconds.set(r.urn, d.seconds);
     if (d.unknown) unknownTypes.add(d.unknown);
   }

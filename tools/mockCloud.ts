@@ -7,7 +7,9 @@
  *   register request), so tests can derive the engine's create and delete order from the graph.
  * - AWS answers come from tools/mockAwsCatalog.ts (each region's real zones, six in us-east-1
  *   with per-zone offerings, region-correct names) through tools/mockState.ts; instances get
- *   addresses inside their subnet, the CA a real certificate, each command a unique stdout.
+ *   addresses inside their subnet, the CA a real certificate
+ *   (and, with `realCertificates`, every key and certificate: mockCertificates.ts), each command a
+ *   unique stdout.
  * - The stack's previous outputs (the deployment record) and the instances EC2 reports as
  *   running can be set, to evaluate a day-2 change against an existing cluster.
  * - Unknown invokes throw, so a test never silently passes on an unmocked lookup; so does an
@@ -18,14 +20,7 @@ import { assumedInstanceTypeFacts, InstanceTypeFacts } from "./mockAwsCatalog";
 import { LiveInstance, mockInvoke, mockResourceState } from "./mockState";
 
 export * from "./mockAwsCatalog";
-export {
-  CA_CERT_PEM,
-  FAKE_KUBECONFIG,
-  MOCK_TOKEN_PATTERN,
-  mockStdout,
-  mockToken,
-  stdoutMarker,
-} from "./mockState";
+export { CA_CERT_PEM, stdoutMarker } from "./mockState";
 export type { LiveInstance } from "./mockState";
 
 /**
@@ -97,6 +92,8 @@ export interface MockOptions {
    * its name and offered in every zone ("assume": the render tool, which warns about each).
    */
   readonly unknownInstanceTypes?: "refuse" | "assume";
+  /** Real keys and certificates from openssl, to parse what the program issues (slower). */
+  readonly realCertificates?: boolean;
 }
 
 /** Installs the mocks; call before importing any module under test. */
@@ -170,6 +167,7 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
           region: configuredRegion(),
           inputsOf: (type, other) => byId.get(`${type} ${other}`),
           next,
+          realCertificates: options.realCertificates,
         });
         resources.push({
           type: args.type,

@@ -3,7 +3,6 @@
  * providers' real answers (tools/mockAwsCatalog.ts holds the AWS facts). Kept apart from the
  * recording harness (mockCloud.ts) so each stays readable.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -13,61 +12,21 @@ import {
   privateDnsName,
   zonesOf,
 } from "./mockAwsCatalog";
+import {
+  remembered,
+  realCertRequest,
+  realLocallySignedCert,
+  realPrivateKey,
+  realSelfSignedCert,
+} from "./mockCertificates";
 
-/** A real CA certificate (test data, its key discarded), so the discovery hash is computed for real. */
+/** A real CA certificate (test data, its key discarded), the CAs' stand-in without realCertificates. */
 export const CA_CERT_PEM = fs.readFileSync(path.join(__dirname, "fixtures", "mock-ca.crt"), "utf8");
-/** The shape of kubeadm's admin.conf (server = controlPlaneEndpoint), with mock credentials. */
-export const FAKE_KUBECONFIG = [
-  "apiVersion: v1",
-  "kind: Config",
-  "clusters:",
-  "  - name: kubernetes",
-  "    cluster:",
-  "      certificate-authority-data: TU9DSy1DQQ==",
-  "      server: https://api.mock.k8s.internal:6443",
-  "contexts:",
-  "  - name: kubernetes-admin@kubernetes",
-  "    context:",
-  "      cluster: kubernetes",
-  "      user: kubernetes-admin",
-  "current-context: kubernetes-admin@kubernetes",
-  "users:",
-  "  - name: kubernetes-admin",
-  "    user:",
-  "      client-certificate-data: TU9DSy1DRVJU",
-  "      client-key-data: TU9DSy1LRVk=",
-  "",
-].join("\n");
-/** A bootstrap token's shape: [a-z0-9]{6}.[a-z0-9]{16}. */
-export const MOCK_TOKEN_PATTERN = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/;
-
-/** The token a mock `creds` command prints: unique per command, so tests can trace where it goes. */
-export function mockToken(commandName: string): string {
-  const hex = createHash("sha256").update(commandName).digest("hex");
-  return `${hex.slice(0, 6)}.${hex.slice(6, 22)}`;
-}
-
 /**
- * What a mock remote command prints. Every command's stdout is unique, so a test can find every
- * place the program uses one (and check that an update would print it again).
- */
-export function mockStdout(commandName: string): string {
-  if (commandName.endsWith("-creds")) return mockToken(commandName);
-  if (commandName.endsWith("-kubeconfig")) {
-    return FAKE_KUBECONFIG.replace("TU9DSy1LRVk=", stdoutMarker(commandName));
-  }
-  return stdoutMarker(commandName);
-}
-
-/**
- * The part of a command's mock stdout that survives whatever the program does with it (a
- * kubeconfig is rewritten, its client key is kept), to find where the program uses it.
+ * What a mock remote command prints: unique per command, so a test can find any place the
+ * program would use one (there should be none: the program reads no step's output).
  */
 export function stdoutMarker(commandName: string): string {
-  if (commandName.endsWith("-creds")) return mockToken(commandName);
-  if (commandName.endsWith("-kubeconfig")) {
-    return Buffer.from(`MOCK-KEY ${commandName}`).toString("base64");
-  }
   return `stdout of ${commandName}`;
 }
 
@@ -78,6 +37,8 @@ export interface StateContext {
   inputsOf(type: string, id: string): Record<string, any> | undefined;
   /** A counter per kind, for unique addresses. */
   next(kind: string): number;
+  /** Make keys and certificates for real (tools/mockCertificates.ts). */
+  readonly realCertificates?: boolean;
 }
 
 /** The first address of a CIDR plus `offset`. */
@@ -143,13 +104,28 @@ export function mockResourceState(
         privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
         publicKeyPem: `-----BEGIN PUBLIC KEY-----\nMOCK-${name}\n-----END PUBLIC KEY-----\n`,
         publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOCK ${name}\n`,
+        ...(ctx.realCertificates
+          ? remembered("key", name, inputs, () => realPrivateKey(inputs))
+          : {}),
       };
     case "tls:index/selfSignedCert:SelfSignedCert":
-      return { certPem: CA_CERT_PEM };
-    case "random:index/randomBytes:RandomBytes":
-      return { hex: "c0ffee".padEnd(64, "0"), base64: "mock" };
+      return ctx.realCertificates
+        ? remembered("ca", name, inputs, () => realSelfSignedCert(inputs))!
+        : { certPem: CA_CERT_PEM };
+    case "tls:index/certRequest:CertRequest":
+      return ctx.realCertificates
+        ? remembered("csr", name, inputs, () => realCertRequest(inputs))!
+        : {
+            certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nMOCK-${name}\n-----END CERTIFICATE REQUEST-----\n`,
+          };
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return ctx.realCertificates
+        ? remembered("cert", name, inputs, () => realLocallySignedCert(inputs))!
+        : {
+            certPem: `-----BEGIN CERTIFICATE-----\nMOCK-${name}\n-----END CERTIFICATE-----\n`,
+          };
     case "command:remote:Command":
-      return { stdout: mockStdout(name), stderr: "" };
+      return { stdout: stdoutMarker(name), stderr: "" };
     default:
       return {};
   }

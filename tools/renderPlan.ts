@@ -124,6 +124,8 @@ export async function renderPlan(
       nodeName: s.nodeName,
     });
   }
+  // Cluster-level steps (the CNI, registration, removal, readiness) run on the bastion itself.
+  byAddress.set(await valueOf(cluster.bastionIp), "bastion");
   const nodeNames = [...summaries.keys()].sort((a, b) => b.length - a.length);
   const where = (resource: string): [string, string] => {
     const node = nodeNames.find((n) => resource.startsWith(`${n}-`));
@@ -181,7 +183,9 @@ export async function renderPlan(
     const stdinFile = s.file.replace(/\.sh$/, ".stdin");
     const notes = (kind: "create" | "delete") => [
       `resource: ${s.resource} (its ${kind} script)`,
-      `runs on:  ${s.host} (${s.hostAddress}), over SSH through the bastion ${s.proxy}`,
+      s.proxy
+        ? `runs on:  ${s.host} (${s.hostAddress}), over SSH through the bastion ${s.proxy}`
+        : `runs on:  ${s.host} (${s.hostAddress}), over SSH`,
       `triggers: ${s.triggers.join(", ") || "none"} (replacing one runs the step again)`,
       `stdin:    ${s.stdin.length > 0 ? `${s.stdin.join(", ")} (names only: ${path.basename(stdinFile)})` : "none"}`,
       kind === "create"

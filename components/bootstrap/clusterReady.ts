@@ -1,6 +1,7 @@
 /**
- * Phase 4: the cluster is Ready when every node of the stack is (by name) and CoreDNS has rolled
- * out; then the admin kubeconfig is read back as a secret.
+ * Phase 4, on the bastion: the cluster is Ready when every node of the stack is (by name) and
+ * CoreDNS has rolled out. Nothing is read back: the admin kubeconfig is the program's own
+ * (kubeadmCluster.ts), so no step ever reads admin.conf.
  */
 import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,13 +12,12 @@ import { BootstrapContext, TIMEOUTS } from "./context";
 export function waitForCluster(
   ctx: BootstrapContext,
   clusterName: string,
-  cp0: ClusterNode,
   nodes: readonly ClusterNode[],
   dependsOn: pulumi.Resource[],
-): { clusterReady: remote.Command; kubeconfig: pulumi.Output<string> } {
-  const clusterReady = ctx.step(`${clusterName}-cluster-ready`, {
+): remote.Command {
+  return ctx.step(`${clusterName}-cluster-ready`, {
     step: "cluster-ready",
-    target: ctx.target(cp0),
+    target: ctx.bastionTarget(),
     tag: clusterName,
     // The exact names, not a count: during a scale-down the leaving node is still registered
     // when this re-runs (Pulumi deletes removed resources last).
@@ -26,20 +26,10 @@ export function waitForCluster(
       .apply((nodeNames) =>
         steps.renderClusterReady({ nodeNames, timeoutSeconds: TIMEOUTS.clusterReady }),
       ),
+    stdin: ctx.operationsBundle,
     // Re-checked whenever the set of nodes changes.
-    triggers: [cp0.instance.id, ...nodes.map((n) => n.instance.id)],
+    triggers: nodes.map((n) => n.instance.id),
     dependsOn,
     createTimeout: "20m",
   });
-  const kubeconfig = ctx.step(`${clusterName}-kubeconfig`, {
-    step: "kubeconfig",
-    target: ctx.target(cp0),
-    tag: clusterName,
-    script: steps.renderKubeconfig(),
-    triggers: [cp0.instance.id],
-    secretStdout: true,
-    producesOutput: true,
-    dependsOn: [clusterReady],
-  });
-  return { clusterReady, kubeconfig: pulumi.secret(kubeconfig.stdout) };
 }

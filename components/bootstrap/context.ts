@@ -1,7 +1,8 @@
 /**
- * What every bootstrap phase shares: the validated config, how to reach a node over SSH, the
- * kubeadm settings of the cluster and of each node, and `step()`, which creates one guest step
- * as a `remote.Command` and records it (tests, the benchmark and the render tool read the record).
+ * What every bootstrap phase shares: the validated config, how to reach a node (through the
+ * bastion) and the bastion itself over SSH, the kubeadm settings of the cluster and of each node,
+ * and `step()`, which creates one guest step as a `remote.Command` and records it (tests, the
+ * benchmark and the render tool read the record).
  */
 import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,6 +10,7 @@ import type { ClusterConfig } from "../../config/clusterConfig";
 import { ClusterSettings, CRI_SOCKETS, NodeSettings } from "../../render/kubeadmConfig";
 import { API_PORT } from "../apiLoadBalancer";
 import type { ClusterNode } from "../nodes";
+import { renderSecretBundle } from "../../render/script";
 import { remoteStep, RemoteStepArgs, SshTarget } from "../remoteStep";
 
 /** Timeouts, in seconds unless named otherwise. */
@@ -20,8 +22,8 @@ export const TIMEOUTS = {
   registerNode: 300,
   drain: 90,
   apiWait: 20,
-  /** Bootstrap tokens live long enough for a join and its one retry, not for days. */
-  tokenTtl: "2h0m0s",
+  /** Right after init the API answers at once; when replacing, the survivors answer at once too. */
+  etcdPruneApiWait: 300,
 } as const;
 
 /** The kubeadm settings shared by every node of the cluster. */
@@ -42,13 +44,22 @@ export interface BootstrapContextArgs {
   readonly config: ClusterConfig;
   readonly sshUser: string;
   readonly sshPrivateKey: pulumi.Output<string>;
-  /** The SSH proxy every step connects through. */
-  readonly bastion: { readonly host: pulumi.Input<string>; readonly user: string };
+  /** The SSH proxy every node step connects through, where cluster-level steps run. */
+  readonly bastion: BastionAccess;
   /** The cluster's fixed API name (controlPlaneEndpoint host). */
   readonly apiEndpointHost: string;
+  /** The kubeconfig of the program's own identity (credentials.ts), for steps on the bastion. */
+  readonly operationsKubeconfig: pulumi.Output<string>;
   /** The network path and rules every SSH step needs; each step depends on all of them. */
   readonly networkPath: readonly pulumi.Resource[];
   readonly parent: pulumi.Resource;
+}
+
+export interface BastionAccess {
+  readonly host: pulumi.Input<string>;
+  readonly user: string;
+  /** A replaced bastion runs its own steps again. */
+  readonly instanceId: pulumi.Input<string>;
 }
 
 export class BootstrapContext {
@@ -59,11 +70,19 @@ export class BootstrapContext {
   readonly commands = new Map<string, remote.Command>();
   /** Rendered configuration files by relative path (`<node>/kubeadm-join.yaml`), for review. */
   readonly artifacts = new Map<string, pulumi.Output<string>>();
+  /** The fixed API name, `api.<cluster>.k8s.internal`. */
+  readonly apiEndpointHost: string;
+  /** Stdin of a step on the bastion: the operations kubeconfig, kept in tmpfs while it runs. */
+  readonly operationsBundle: pulumi.Output<string>;
 
   constructor(private readonly args: BootstrapContextArgs) {
     this.config = args.config;
     this.criSocket = CRI_SOCKETS[args.config.containerRuntime];
+    this.apiEndpointHost = args.apiEndpointHost;
     this.settings = pulumi.output(clusterSettings(args.config, args.apiEndpointHost));
+    this.operationsBundle = pulumi.secret(
+      args.operationsKubeconfig.apply((kubeconfig) => renderSecretBundle({ kubeconfig })),
+    );
   }
 
   /** How Pulumi's SSH reaches a node: its private address, through the bastion. */
@@ -74,6 +93,24 @@ export class BootstrapContext {
       privateKey: this.args.sshPrivateKey,
       proxy: { host: this.args.bastion.host, user: this.args.bastion.user },
     };
+  }
+
+  /** The bastion itself, where cluster-level steps run: no node is needed for any of them. */
+  bastionTarget(): SshTarget {
+    return {
+      host: this.args.bastion.host,
+      user: this.args.bastion.user,
+      privateKey: this.args.sshPrivateKey,
+    };
+  }
+
+  /** The component every bootstrap resource belongs to. */
+  get parent(): pulumi.Resource {
+    return this.args.parent;
+  }
+
+  get bastionInstanceId(): pulumi.Input<string> {
+    return this.args.bastion.instanceId;
   }
 
   /** The node-local kubeadm settings: its Kubernetes name and the address its API binds. */

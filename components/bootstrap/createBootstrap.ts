@@ -1,14 +1,17 @@
 /**
  * Bootstrap: the chain of remote commands that turns instances into a cluster, one phase a file.
  *
- *   instance ─> wait-ready ─> prepare ─┬─> (cp0) init ─> cni ──────────────────────────┐
- *                                      │     ├─> creds(cp1) ─> join(cp1) ─> creds(cp2) ─> join(cp2)
- *                                      │     └─> creds(wN) ─> join(wN)   (workers in parallel)
- *   join(N) ─> member(N) [delete: drain, etcd member removal, Node deletion]  ──> cluster-ready ─> kubeconfig
+ *   bastion ─> wait-ready ─> bastion-tools (kubectl) ──────┬──────────────┐
+ *   instance ─> wait-ready ─> prepare ─┬─> init (once, on the first cp-0) ─> cni (bastion)
+ *                                      │     └─> etcd-prune (bastion) ─┐
+ *                                      ├─> join(cp0) ─> join(cp1) ─> join(cp2)   (one at a time)
+ *                                      └─> join(wN)                               (in parallel)
+ *   join(N) ─> member(N) (bastion) [delete: drain, etcd member removal, Node deletion]
+ *   cni, every member ─> cluster-ready (bastion)
  *
- * Credentials are made on the first control-plane node right before each join (a fresh token,
- * and for a control-plane join a fresh certificate upload), so a node added weeks later joins
- * like one added at creation.
+ * No step asks a node for anything: each join gets its credentials from the program on stdin,
+ * and every cluster-level step runs on the bastion with the program's own kubeconfig. A node
+ * added or replaced weeks later, cp-0 included, joins exactly like one added at creation.
  */
 import type * as remote from "@pulumi/command/remote";
 import type * as pulumi from "@pulumi/pulumi";
@@ -16,9 +19,10 @@ import type { ClusterConfig } from "../../config/clusterConfig";
 import type { ClusterNode } from "../nodes";
 import type { Pki } from "../pki";
 import { waitForCluster } from "./clusterReady";
-import { BootstrapContext } from "./context";
+import { BastionAccess, BootstrapContext } from "./context";
 import { initCluster, installCni } from "./initCluster";
-import { joinControlPlanes, joinWorkers } from "./joinNodes";
+import { joinControlPlanes, joinWorkers, pruneEtcd } from "./joinNodes";
+import { prepareBastion } from "./prepareBastion";
 import { prepareNodes } from "./prepareNodes";
 
 export { clusterSettings, TIMEOUTS } from "./context";
@@ -29,23 +33,26 @@ export interface BootstrapArgs {
   readonly workers: readonly ClusterNode[];
   readonly sshUser: string;
   readonly sshPrivateKey: pulumi.Output<string>;
-  /** The SSH proxy every step connects through. */
-  readonly bastion: { readonly host: pulumi.Input<string>; readonly user: string };
+  /** The SSH proxy of every node step, and where cluster-level steps run. */
+  readonly bastion: BastionAccess;
   /** The cluster's fixed API name (controlPlaneEndpoint host). */
   readonly apiEndpointHost: string;
   readonly pki: Pki;
+  /** The program's own kubeconfig (server: the private name), for the steps on the bastion. */
+  readonly operationsKubeconfig: pulumi.Output<string>;
   /** The network path, rules and bastion every SSH step needs. */
   readonly networkPath: readonly pulumi.Resource[];
   /**
-   * What a worker's join reaches the API through (the name's record, the internal load
-   * balancer's targets): created before, deleted after. Nothing else waits for the API's path.
+   * What reaching the API through its private name needs (the name's record, the internal load
+   * balancer's targets): created before, deleted after, the worker joins and the bastion steps.
    */
-  readonly workerJoinDependsOn: readonly pulumi.Resource[];
+  readonly apiPath: readonly pulumi.Resource[];
+  /** Deleting it deletes the whole cluster (the VPC): node removals are skipped then. */
+  readonly clusterAnchor: pulumi.Resource;
   readonly parent: pulumi.Resource;
 }
 
 export interface BootstrapResult {
-  readonly kubeconfig: pulumi.Output<string>;
   readonly clusterReady: remote.Command;
   /** Every command, by its resource name: used by tests and by the benchmark. */
   readonly commands: ReadonlyMap<string, remote.Command>;
@@ -59,20 +66,25 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   const ctx = new BootstrapContext(args);
   const nodes = [...args.controlPlanes, ...args.workers];
 
+  const bastionTools = prepareBastion(ctx, name);
   const prepared = prepareNodes(ctx, nodes);
   const init = initCluster(ctx, cp0, args.pki, [prepared.get(cp0.name)!]);
-  const cni = installCni(ctx, name, cp0, init);
+  const cni = installCni(ctx, name, [init, bastionTools, ...args.apiPath]);
+  const etcdPrune = pruneEtcd(ctx, name, args.controlPlanes, [init, bastionTools]);
   const joinArgs = {
-    cp0,
     init,
+    etcdPrune,
     pki: args.pki,
     prepared,
-    workerJoinDependsOn: args.workerJoinDependsOn,
+    controlPlanes: args.controlPlanes,
+    apiPath: args.apiPath,
+    bastionTools,
+    clusterAnchor: args.clusterAnchor,
   };
   const joined = [
-    ...joinControlPlanes(ctx, args.controlPlanes.slice(1), joinArgs),
+    ...joinControlPlanes(ctx, args.controlPlanes, joinArgs),
     ...joinWorkers(ctx, args.workers, joinArgs),
   ];
-  const { clusterReady, kubeconfig } = waitForCluster(ctx, name, cp0, nodes, [cni, ...joined]);
-  return { kubeconfig, clusterReady, commands: ctx.commands, artifacts: ctx.artifacts };
+  const clusterReady = waitForCluster(ctx, name, nodes, [cni, ...joined]);
+  return { clusterReady, commands: ctx.commands, artifacts: ctx.artifacts };
 }

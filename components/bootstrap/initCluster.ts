@@ -1,11 +1,14 @@
 /**
- * Phase 2, on the first control-plane node: `kubeadm init` with the PKI the program made (on
- * stdin), then the pod network (Flannel or Calico at pinned versions).
+ * Phase 2: `kubeadm init`, once for the life of the cluster, on the instance that is cp-0 when the
+ * cluster is created, with the CAs and service-account keys the program made (on stdin). It has
+ * no triggers and ignores changes to every input (remoteStep `once`), so a replaced cp-0 does not
+ * run it again: it joins like any other control plane (joinNodes.ts). Then the pod network
+ * (Flannel or Calico at pinned versions), applied from the bastion once the API answers.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as remote from "@pulumi/command/remote";
 import { renderCalicoResources } from "../../render/cniConfig";
-import { parseControlPlaneEndpoint, renderInitConfig } from "../../render/kubeadmConfig";
+import { renderInitConfig } from "../../render/kubeadmConfig";
 import { renderSecretBundle } from "../../render/script";
 import * as steps from "../../render/steps";
 import { calicoManifestUrls, flannelManifestUrl } from "../../render/versions";
@@ -23,31 +26,33 @@ export function initCluster(
     .all([ctx.settings, ctx.nodeSettings(cp0)])
     .apply(([s, n]) => renderInitConfig(s, n));
   ctx.artifacts.set(`${cp0.name}/kubeadm-init.yaml`, initConfig);
+  // Named after the node that ran it when the cluster was created; it stays in state after
+  // that instance is replaced, as the record that the cluster exists.
   return ctx.step(`${cp0.name}-init`, {
     step: "init",
     target: ctx.target(cp0),
     tag: cp0.name,
-    script: pulumi.all([ctx.settings, initConfig]).apply(([s, kubeadmConfig]) =>
+    script: initConfig.apply((kubeadmConfig) =>
       steps.renderInit({
         kubeadmConfig,
         criSocket: ctx.criSocket,
-        apiEndpointHost: parseControlPlaneEndpoint(s.controlPlaneEndpoint).host,
+        apiEndpointHost: ctx.apiEndpointHost,
         timeoutSeconds: TIMEOUTS.kubeadm,
       }),
     ),
-    stdin: pki.initBundle().apply(renderSecretBundle),
-    triggers: [cp0.instance.id],
+    stdin: pulumi.secret(pki.controlPlaneFiles().apply(renderSecretBundle)),
+    triggers: [],
+    once: true,
     dependsOn,
     createTimeout: "30m",
   });
 }
 
-/** The pod network, applied from the first control-plane node once the API answers. */
+/** The pod network, applied from the bastion once the API answers on the private name. */
 export function installCni(
   ctx: BootstrapContext,
   clusterName: string,
-  cp0: ClusterNode,
-  init: remote.Command,
+  dependsOn: pulumi.Resource[],
 ): remote.Command {
   const { config } = ctx;
   const calicoResources =
@@ -55,7 +60,7 @@ export function installCni(
   if (calicoResources) ctx.artifacts.set("calico-resources.yaml", pulumi.output(calicoResources));
   return ctx.step(`${clusterName}-cni`, {
     step: "cni",
-    target: ctx.target(cp0),
+    target: ctx.bastionTarget(),
     tag: clusterName,
     script: steps.renderCni({
       cni: config.cni,
@@ -66,7 +71,9 @@ export function installCni(
       calicoResources,
       timeoutSeconds: TIMEOUTS.cni,
     }),
-    triggers: [cp0.instance.id],
-    dependsOn: [init],
+    stdin: ctx.operationsBundle,
+    // Once per cluster: the manifests are the cluster's, not any node's.
+    triggers: [],
+    dependsOn,
   });
 }

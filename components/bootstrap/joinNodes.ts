@@ -1,28 +1,45 @@
 /**
- * Phase 3: every other node joins. For each node: creds (a fresh token, and for a control plane a
- * fresh certificate upload, made on the first control plane right before the join), join (on the
- * node), and member (on the first control plane: waits for the Node object and labels it; its
- * delete drains the node and removes it, and a control plane's etcd member, before the VM goes).
- * Control planes join one at a time, because etcd grows one member at a time; workers in parallel.
+ * Phase 3: every node joins, cp-0 included, with credentials the program minted: a discovery
+ * kubeconfig holding the node's own client certificate (CN system:node:<name>, O system:nodes),
+ * and for a control plane the shared CA files (kubeadm's manual certificate distribution). Both
+ * arrive on stdin; no node is asked for a token or a certificate upload
+ * (docs/kubeadm-credentials.md).
+ *
+ * Per node: join (on the node; a no-op on the instance that ran init) and member (on the
+ * bastion: waits for the Node object and labels it; its delete drains the node and removes it,
+ * and a control plane's etcd member, before the instance goes). Control planes join one at a
+ * time, because etcd adds one member at a time; workers in parallel, as soon as init is done.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as remote from "@pulumi/command/remote";
-import { parseControlPlaneEndpoint, renderJoinConfig } from "../../render/kubeadmConfig";
+import { renderJoinConfig } from "../../render/kubeadmConfig";
+import { renderKubeconfig } from "../../render/kubeconfigs";
 import { renderSecretBundle } from "../../render/script";
 import * as steps from "../../render/steps";
 import { API_PORT } from "../apiLoadBalancer";
+import { issueJoinCredential } from "../credentials";
 import type { ClusterNode } from "../nodes";
 import type { Pki } from "../pki";
 import { BootstrapContext, TIMEOUTS } from "./context";
 
 export interface JoinPhaseArgs {
-  readonly cp0: ClusterNode;
   readonly init: remote.Command;
+  /** On the bastion: the etcd members of instances that are gone leave before any CP joins. */
+  readonly etcdPrune: remote.Command;
   readonly pki: Pki;
   /** Each node's prepare step, by node name. */
   readonly prepared: ReadonlyMap<string, remote.Command>;
-  /** What a worker's join reaches the API through (record, internal targets). */
-  readonly workerJoinDependsOn: readonly pulumi.Resource[];
+  /** Every control plane, for the addresses a joining control plane may reach the API at. */
+  readonly controlPlanes: readonly ClusterNode[];
+  /**
+   * What reaching the API through its private name needs (the name's record, the internal load
+   * balancer's targets): worker joins and every step on the bastion wait for it.
+   */
+  readonly apiPath: readonly pulumi.Resource[];
+  /** kubectl on the bastion. */
+  readonly bastionTools: remote.Command;
+  /** Deleting it deletes the cluster, so a node's removal is pointless then (a destroy). */
+  readonly clusterAnchor: pulumi.Resource;
 }
 
 interface JoinedNode {
@@ -30,33 +47,35 @@ interface JoinedNode {
   readonly member: remote.Command;
 }
 
-/** The credentials a node's join reads on stdin: a fresh token (+ the certificate key). */
-function joinCredentials(
-  ctx: BootstrapContext,
-  node: ClusterNode,
-  a: JoinPhaseArgs,
-  after: pulumi.Resource[],
-): { creds: remote.Command; bundle: pulumi.Output<string> } {
-  const creds = ctx.step(`${node.name}-creds`, {
-    step: "creds",
-    target: ctx.target(a.cp0),
-    tag: node.name,
-    script: steps.renderCreds({ joinRole: node.role, tokenTtl: TIMEOUTS.tokenTtl }),
-    triggers: [a.cp0.instance.id, node.instance.id],
-    secretStdout: true,
-    producesOutput: true,
-    dependsOn: [a.init, a.prepared.get(node.name)!, ...after],
-  });
-  const bundle = pulumi
-    .all([creds.stdout, a.pki.certificateKey])
-    .apply(([stdout, certificateKey]) =>
-      renderSecretBundle(
-        node.role === "control-plane"
-          ? { token: stdout.trim(), "certificate-key": certificateKey }
-          : { token: stdout.trim() },
-      ),
+/**
+ * The join's stdin: the discovery kubeconfig (server: the private name), and for a control plane
+ * the CA files, installed under /etc/kubernetes/pki before kubeadm runs.
+ */
+function joinBundle(ctx: BootstrapContext, node: ClusterNode, a: JoinPhaseArgs) {
+  const credential = issueJoinCredential(
+    node.name,
+    { privateDns: node.privateDns, instanceId: node.instance.id },
+    a.pki.clusterCa,
+    ctx.parent,
+  );
+  const discovery = pulumi
+    .all([node.privateDns, a.pki.clusterCa.certPem, credential.certPem, credential.keyPem])
+    .apply(([nodeName, caCertPem, clientCertPem, clientKeyPem]) =>
+      renderKubeconfig({
+        clusterName: ctx.config.clusterName,
+        server: `https://${ctx.apiEndpointHost}:${API_PORT}`,
+        userName: `system:node:${nodeName}`,
+        caCertPem,
+        clientCertPem,
+        clientKeyPem,
+      }),
     );
-  return { creds, bundle: pulumi.secret(bundle) };
+  const files = node.role === "control-plane" ? a.pki.controlPlaneFiles() : pulumi.output({});
+  return pulumi.secret(
+    pulumi
+      .all([discovery, files])
+      .apply(([kubeconfig, pki]) => renderSecretBundle({ "discovery.conf": kubeconfig, ...pki })),
+  );
 }
 
 /** kubeadm join on the node itself. */
@@ -64,33 +83,41 @@ function joinStep(
   ctx: BootstrapContext,
   node: ClusterNode,
   a: JoinPhaseArgs,
-  credentials: { creds: remote.Command; bundle: pulumi.Output<string> },
+  after: pulumi.Resource[],
 ): remote.Command {
   const joinConfig = pulumi
-    .all([ctx.settings, ctx.nodeSettings(node), a.pki.caCertHash])
-    .apply(([s, n, hash]) => renderJoinConfig(s, n, node.role, hash));
+    .all([ctx.settings, ctx.nodeSettings(node)])
+    .apply(([s, n]) => renderJoinConfig(s, n, node.role));
   ctx.artifacts.set(`${node.name}/kubeadm-join.yaml`, joinConfig);
+  // A joining control plane maps the API name to another control plane's address (the internal
+  // load balancer may route it to itself, which an NLB with client IP preservation drops).
+  const others = a.controlPlanes.filter((cp) => cp !== node).map((cp) => cp.privateIp);
   return ctx.step(`${node.name}-join`, {
     step: "join",
     target: ctx.target(node),
     tag: node.name,
     script: pulumi
-      .all([ctx.settings, joinConfig, a.cp0.privateIp, node.privateDns])
-      .apply(([s, rendered, bootstrapIp, nodeName]) =>
+      .all([joinConfig, node.privateDns, pulumi.all(others)])
+      .apply(([rendered, nodeName, controlPlaneIps]) =>
         steps.renderJoin({
           role: node.role,
           nodeName,
           joinConfig: rendered,
           criSocket: ctx.criSocket,
-          apiEndpointHost: parseControlPlaneEndpoint(s.controlPlaneEndpoint).host,
+          apiEndpointHost: ctx.apiEndpointHost,
           apiEndpointPort: API_PORT,
-          bootstrapApiIp: bootstrapIp,
+          controlPlaneIps: node.role === "control-plane" ? controlPlaneIps : [],
           timeoutSeconds: TIMEOUTS.kubeadm,
         }),
       ),
-    stdin: credentials.bundle,
+    stdin: joinBundle(ctx, node, a),
     triggers: [node.instance.id],
-    dependsOn: [credentials.creds, ...(node.role === "worker" ? a.workerJoinDependsOn : [])],
+    dependsOn: [
+      a.init,
+      a.prepared.get(node.name)!,
+      ...after,
+      ...(node.role === "worker" ? a.apiPath : [a.etcdPrune]),
+    ],
     createTimeout: "30m",
   });
 }
@@ -105,7 +132,7 @@ function memberStep(
 ): remote.Command {
   return ctx.step(`${node.name}-member`, {
     step: "register-node",
-    target: ctx.target(a.cp0),
+    target: ctx.bastionTarget(),
     tag: node.name,
     script: node.privateDns.apply((nodeName) =>
       steps.renderRegisterNode({
@@ -114,19 +141,20 @@ function memberStep(
         timeoutSeconds: TIMEOUTS.registerNode,
       }),
     ),
-    deleteScript: node.privateDns.apply((nodeName) =>
+    deleteScript: pulumi.all([node.privateDns, node.privateIp]).apply(([nodeName, nodeIp]) =>
       steps.renderRemoveNode({
         nodeName,
+        nodeIp,
         role: node.role,
         drainTimeoutSeconds: TIMEOUTS.drain,
         apiWaitSeconds: TIMEOUTS.apiWait,
       }),
     ),
-    triggers: [a.cp0.instance.id, node.instance.id],
-    // The removal runs on the first control plane: when that goes in the same operation (a
-    // destroy, or its replacement) the cluster it would tidy goes with it.
-    deletedWith: a.cp0.instance,
-    dependsOn: [join, ...after],
+    stdin: ctx.operationsBundle,
+    triggers: [node.instance.id],
+    // A destroy deletes the VPC: the cluster goes with it, and nothing needs tidying over SSH.
+    deletedWith: a.clusterAnchor,
+    dependsOn: [join, a.bastionTools, ...a.apiPath, ...after],
   });
 }
 
@@ -137,13 +165,43 @@ function joinNode(
   joinAfter: pulumi.Resource[],
   memberAfter: pulumi.Resource[],
 ): JoinedNode {
-  const join = joinStep(ctx, node, a, joinCredentials(ctx, node, a, joinAfter));
+  const join = joinStep(ctx, node, a, joinAfter);
   return { join, member: memberStep(ctx, node, a, join, memberAfter) };
 }
 
 /**
- * Joins control planes 1..n one at a time, and removes them one at a time too: each member
- * depends on the previous one, so deletes go in reverse order. Returns every join and member.
+ * Before the control planes join, on the bastion: removes the etcd members of instances that are
+ * gone and do not answer (a dead control plane being replaced), which would make etcd refuse the
+ * new member. Runs again whenever the set of control-plane instances changes; at creation it finds
+ * nothing to do. It reaches the API servers at their own addresses: no load balancer involved.
+ */
+export function pruneEtcd(
+  ctx: BootstrapContext,
+  clusterName: string,
+  controlPlanes: readonly ClusterNode[],
+  dependsOn: pulumi.Resource[],
+): remote.Command {
+  return ctx.step(`${clusterName}-etcd-prune`, {
+    step: "etcd-prune",
+    target: ctx.bastionTarget(),
+    tag: clusterName,
+    script: pulumi.all(controlPlanes.map((cp) => cp.privateIp)).apply((controlPlaneIps) =>
+      steps.renderEtcdPrune({
+        controlPlaneIps,
+        apiEndpointHost: ctx.apiEndpointHost,
+        apiWaitSeconds: TIMEOUTS.etcdPruneApiWait,
+      }),
+    ),
+    stdin: ctx.operationsBundle,
+    triggers: controlPlanes.map((cp) => cp.instance.id),
+    dependsOn,
+  });
+}
+
+/**
+ * Joins every control plane one at a time, cp-0 first (a no-op where init ran), and removes
+ * them one at a time too: each member depends on the previous one, so deletes go in reverse
+ * order. Returns every join and member.
  */
 export function joinControlPlanes(
   ctx: BootstrapContext,

@@ -67,9 +67,11 @@ describe("resources", () => {
     ["aws:lb/targetGroupAttachment:TargetGroupAttachment", 2, 6],
     ["aws:route53/zone:Zone", 1, 1],
     ["aws:route53/record:Record", 1, 1],
-    ["tls:index/privateKey:PrivateKey", 5, 5],
+    // SSH, three CAs, service accounts; the admin, the program; one join credential per node.
+    ["tls:index/privateKey:PrivateKey", 5 + 2 + 2, 5 + 2 + 6],
     ["tls:index/selfSignedCert:SelfSignedCert", 3, 3],
-    ["random:index/randomBytes:RandomBytes", 1, 1],
+    ["tls:index/certRequest:CertRequest", 2 + 2, 2 + 6],
+    ["tls:index/locallySignedCert:LocallySignedCert", 2 + 2, 2 + 6],
   ])("%s: %i in dev, %i in 3 + 3", (type, devCount, bigCount) => {
     expect(count(dev, type)).toBe(devCount);
     expect(count(big, type)).toBe(bigCount);
@@ -179,7 +181,7 @@ describe("instances", () => {
     expect(ami).toEqual({
       "arm-nodes-cp-0": "ami-0aaaaaaaaaaaaaaa1",
       "arm-nodes-worker-0": "ami-0bbbbbbbbbbbbbbb2",
-      // The bastion's t4g.nano is Graviton too.
+      // The bastion's t4g.micro is Graviton too.
       "arm-bastion": "ami-0aaaaaaaaaaaaaaa1",
     });
   });
@@ -235,6 +237,7 @@ describe("security groups", () => {
         "in controlPlane icmp 3-4 sg:apiInternal",
         "in controlPlane tcp 6443-6443 sg:apiPublic",
         "in controlPlane icmp 3-4 sg:apiPublic",
+        "in controlPlane tcp 6443-6443 sg:bastion",
         "in controlPlane tcp 6443-6443 sg:nodes",
         "in controlPlane tcp 2379-2380 sg:controlPlane",
         "in nodes tcp 22-22 sg:bastion",
@@ -243,6 +246,7 @@ describe("security groups", () => {
         "in nodes udp 8472-8472 sg:nodes",
         "out bastion tcp 22-22 sg:nodes",
         "out bastion tcp 6443-6443 sg:apiInternal",
+        "out bastion tcp 6443-6443 sg:controlPlane",
         "out bastion tcp 80-80 0.0.0.0/0",
         "out bastion tcp 443-443 0.0.0.0/0",
         "out apiInternal tcp 6443-6443 sg:controlPlane",
@@ -381,7 +385,7 @@ describe("the bastion", () => {
 
   test("is a small Graviton instance in zone 0's public subnet, behind its own group, with IMDSv2 and an encrypted disk", () => {
     expect(bastion().inputs).toMatchObject({
-      instanceType: "t4g.nano",
+      instanceType: "t4g.micro",
       subnetId: "dev-net-nodes-0-id",
       vpcSecurityGroupIds: ["dev-net-bastion-id"],
       associatePublicIpAddress: false,

@@ -13,6 +13,7 @@ import {
   settle,
   valueOf,
 } from "../../tools/mockCloud";
+import { bundleEntries } from "../support/bundles";
 import { EngineGraph } from "../support/engineGraph";
 
 let h: Harness;
@@ -75,11 +76,13 @@ describe("security-group rules", () => {
 });
 
 describe.each(["small", "large", "priv"])("every remote step of %s", (name) => {
-  test("connects to a node's private address through the bastion's Elastic IP", async () => {
+  test("connects to a node's private address through the bastion's Elastic IP, or to the bastion itself", async () => {
     const bastionIp = await valueOf(b(name).cluster.bastionIp);
-    const bad = commands(b(name)).filter(
-      (c) =>
-        !/^10\.0\./.test(c.inputs.connection.host) || c.inputs.connection.proxy?.host !== bastionIp,
+    const bad = commands(b(name)).filter((c) =>
+      c.inputs.connection.host === bastionIp
+        ? c.inputs.connection.proxy !== undefined
+        : !/^10\.0\./.test(c.inputs.connection.host) ||
+          c.inputs.connection.proxy?.host !== bastionIp,
     );
     expect(commands(b(name)).length).toBeGreaterThan(20);
     expect(
@@ -126,7 +129,7 @@ describe("the fixed API name", () => {
   test("is controlPlaneEndpoint and a SAN in every kubeadm document", () => {
     for (const name of ["small", "priv"]) {
       const docs = b(name).artifacts.filter(([rel]) => /kubeadm-(init|join)\.yaml$/.test(rel));
-      expect(docs.length).toBe(6);
+      expect(docs.length).toBe(7);
       for (const [rel, text] of docs) {
         const host = `api.${name}.k8s.internal`;
         if (rel.endsWith("init.yaml")) {
@@ -137,7 +140,13 @@ describe("the fixed API name", () => {
           expect(cluster.controlPlaneEndpoint).toBe(`${host}:6443`);
           expect(cluster.apiServer.certSANs).toContain(host);
         } else {
-          expect(parse(text).discovery.bootstrapToken.apiServerEndpoint).toBe(`${host}:6443`);
+          // A join finds the API through the discovery file the program wrote for its node.
+          expect(parse(text).discovery.file.kubeConfigPath).toBe("__DISCOVERY_FILE__");
+          const node = rel.split("/")[0]!;
+          const stdin = bundleEntries(h.byName(`${node}-join`).inputs.stdin);
+          expect(parse(stdin["discovery.conf"]!).clusters[0].cluster.server).toBe(
+            `https://${host}:6443`,
+          );
         }
       }
     }
@@ -151,16 +160,16 @@ describe("the fixed API name", () => {
     });
   });
 
-  test("without publicApi there is no internet-facing NLB, and the kubeconfig names an SSH tunnel on localhost", () => {
+  test("without publicApi there is no internet-facing NLB, and the kubeconfig names the private name", () => {
     expect(
       b("nopub")
         .of("aws:lb/loadBalancer:LoadBalancer")
         .map((l) => l.inputs.internal),
     ).toEqual([true]);
-    expect(parse(b("nopub").kubeconfig).clusters[0].cluster).toMatchObject({
-      server: "https://127.0.0.1:6443",
-      "tls-server-name": "api.nopub.k8s.internal",
-    });
+    expect(parse(b("nopub").kubeconfig).clusters[0].cluster.server).toBe(
+      "https://api.nopub.k8s.internal:6443",
+    );
+    expect(parse(b("nopub").kubeconfig).clusters[0].cluster["tls-server-name"]).toBeUndefined();
     expect(
       b("nopub")
         .of("aws:ec2/securityGroup:SecurityGroup")

@@ -143,7 +143,7 @@ describe("preflight (AWS-backed checks before any resource)", () => {
       instanceType: (n) => (seen.push(n), l.instanceType(n)),
     });
     // The control planes' type and the bastion's.
-    expect(seen).toEqual(["t3.medium", "t4g.nano"]);
+    expect(seen).toEqual(["t3.medium", "t4g.micro"]);
   });
 });
 
@@ -290,7 +290,7 @@ describe("account limits that would stop an up half-way", () => {
     const found = await problems(
       preflight(
         config({
-          bastion: { instanceType: "t4g.nano" },
+          bastion: { instanceType: "t4g.micro" },
           controlPlane: { instanceType: "m4.large" },
           workers: { instanceType: "m4.large" },
         }),
@@ -301,7 +301,7 @@ describe("account limits that would stop an up half-way", () => {
       ),
     );
     expect(found).toEqual([
-      "bastion.instanceType t4g.nano is not offered in us-east-1e, the cluster's first zone, where the bastion goes; pick a type offered there",
+      "bastion.instanceType t4g.micro is not offered in us-east-1e, the cluster's first zone, where the bastion goes; pick a type offered there",
     ]);
     const unknown = await problems(
       preflight(config({ bastion: { instanceType: "z9.tiny" } }), lookups()),

@@ -37,9 +37,11 @@ const pathResources = () =>
   );
 const instanceOf = (node: string) => h.byName(`${NAME}-nodes-${node}`);
 
-/** The instance a command's SSH connection goes to (its private address, via the bastion). */
+/** The instance a command's SSH connection goes to: a node's private address, or the bastion. */
 function hostOf(command: RecordedResource): RecordedResource {
   const host = command.inputs.connection.host;
+  const bastionIp = h.find("aws:ec2/eip:Eip", `${NAME}-bastion`).outputs.publicIp;
+  if (host === bastionIp) return h.find("aws:ec2/instance:Instance", `${NAME}-bastion`);
   const found = h.resources.filter(
     (r) => r.type === "aws:ec2/instance:Instance" && r.outputs.privateIp === host,
   );
@@ -70,7 +72,7 @@ describe("pulumi destroy", () => {
   test("deletes every SSH step before any gateway, route or rule it needs", () => {
     const batch = graph.deleteBatch();
     expect(pathResources().length).toBeGreaterThan(10);
-    expect(commands().length).toBe(31);
+    expect(commands().length).toBe(30);
     const late = commands().flatMap((c) =>
       pathResources()
         .filter((p) => batch.get(c.urn)! >= batch.get(p.urn)!)
@@ -95,15 +97,61 @@ describe("pulumi destroy", () => {
     const all = new Set(h.resources.map((r) => r.urn));
     const withDelete = commands().filter((c) => c.inputs.delete !== undefined);
     expect(withDelete.map((c) => c.name).sort()).toEqual(
-      ["cp-1", "cp-2", "worker-0", "worker-1", "worker-2"].map((n) => `${NAME}-${n}-member`).sort(),
+      ["cp-0", "cp-1", "cp-2", "worker-0", "worker-1", "worker-2"]
+        .map((n) => `${NAME}-${n}-member`)
+        .sort(),
     );
     expect(withDelete.filter((c) => graph.deleteRuns(c, all)).map((c) => c.name)).toEqual([]);
   });
 
-  test("every removal step is deleted with the instance it runs on", () => {
+  test("every removal step runs on the bastion and is deleted with the VPC, which only a destroy deletes", () => {
+    const vpc = h.find("aws:ec2/vpc:Vpc", `${NAME}-net-vpc`);
     for (const c of commands().filter((c) => c.inputs.delete !== undefined)) {
-      expect(c.deletedWith).toBe(hostOf(c).urn);
+      expect(c.deletedWith).toBe(vpc.urn);
+      expect(hostOf(c).name).toBe(`${NAME}-bastion`);
     }
+  });
+});
+
+describe("replacing cp-0 (`pulumi up --replace` its instance)", () => {
+  /** What a replacement of the instance condemns: the instance and what its id triggers. */
+  const replaced = () => {
+    const instance = instanceOf("cp-0");
+    return new Set(
+      h.resources
+        .filter(
+          (r) =>
+            r.urn === instance.urn ||
+            (Array.isArray(r.inputs.triggers) && r.inputs.triggers.includes(`${instance.name}-id`)),
+        )
+        .map((r) => r.urn),
+    );
+  };
+
+  test("condemns cp-0's own steps, never init: the new cp-0 joins the cluster", () => {
+    const names = commands()
+      .filter((c) => replaced().has(c.urn))
+      .map((c) => c.name)
+      .sort();
+    expect(names).toEqual(
+      [
+        "cp-0-join",
+        "cp-0-member",
+        "cp-0-prepare",
+        "cp-0-wait-ready",
+        "cluster-ready",
+        // It removes the old cp-0's etcd member first if that instance is dead.
+        "etcd-prune",
+      ]
+        .map((n) => `${NAME}-${n}`)
+        .sort(),
+    );
+  });
+
+  test("the old cp-0's removal runs (its Node and etcd member go), from the bastion", () => {
+    const member = h.byName(`${NAME}-cp-0-member`);
+    expect(graph.deleteRuns(member, replaced())).toBe(true);
+    expect(hostOf(member).name).toBe(`${NAME}-bastion`);
   });
 });
 

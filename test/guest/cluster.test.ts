@@ -1,30 +1,102 @@
 /**
- * The steps that run on the first control plane against the API: register-node, cni,
- * cluster-ready and kubeconfig.
+ * The steps that run on the bastion against the API with the program's kubeconfig on stdin:
+ * register-node, cni, cluster-ready (and remove-node, see remove-node.test.ts). The bastion has no
+ * admin.conf; the kubeconfig lives in a private tmpfs directory while the step runs.
  */
+import * as fs from "fs";
+
 import {
   renderClusterReady,
   renderCni,
-  renderKubeconfig,
   renderRegisterNode,
+  renderRemoveNode,
 } from "../../render/steps";
-import { callsOf, Sandbox, sandboxTest } from "./sandbox";
-import { calicoInputs, flannelInputs } from "./params";
+import { callsOf, sandboxTest } from "./sandbox";
+import {
+  calicoInputs,
+  CLUSTER_KUBECONFIG,
+  clusterBundle,
+  flannelInputs,
+  SECRET_MARKERS,
+} from "./params";
 
-const ADMIN_CONF =
-  "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://dev-api-0123456789.elb.us-east-1.amazonaws.com:6443\n";
+/** The bastion's stdin for these steps. */
+const stdin = clusterBundle();
 
-function controlPlane(sb: Sandbox): Sandbox {
-  sb.write("/etc/kubernetes/admin.conf", ADMIN_CONF, 0o600);
-  return sb;
-}
+describe.each([
+  [
+    "register-node",
+    renderRegisterNode({ nodeName: "ip-192-0-2-21", role: "worker", timeoutSeconds: 30 }),
+    { DOUBLE_NODES: "cp-0=True ip-192-0-2-21=True" },
+  ],
+  ["cni", renderCni(flannelInputs), {}],
+  ["cluster-ready", renderClusterReady({ nodeNames: ["cp-0"], timeoutSeconds: 30 }), {}],
+  [
+    "remove-node",
+    renderRemoveNode({
+      nodeName: "w-0",
+      nodeIp: "192.0.2.21",
+      role: "worker",
+      drainTimeoutSeconds: 60,
+      apiWaitSeconds: 1,
+    }),
+    { DOUBLE_NODES: "cp-0=True w-0=True" },
+  ],
+] as const)("%s on the bastion", (_name, script, env) => {
+  sandboxTest(
+    "reads the kubeconfig from stdin into tmpfs, uses it for every kubectl call, and removes it on exit",
+    async (sb) => {
+      const r = await sb.run(script, { stdin, env });
+      expect(r.code).toBe(0);
+      expect(callsOf(sb, "kubectl").length).toBeGreaterThan(0);
+      // One "KUBECONFIG mode" line per kubectl call, as the double saw it.
+      const used = [...new Set(sb.stateFile("kubeconfigs").trim().split("\n"))];
+      expect(used).toHaveLength(1);
+      const [file = "", mode] = used[0]!.split(" ");
+      // make_private_dir's directory: /run/kubeadm-aws/<step>.XXXXXX (tmpfs on the bastion).
+      expect(file.startsWith(sb.path("/run/kubeadm-aws/"))).toBe(true);
+      expect(file.slice(sb.path("/run/kubeadm-aws/").length)).toMatch(
+        /^[a-z-]+\.\w{6}\/secrets\/kubeconfig$/,
+      );
+      expect(mode).toBe("600");
+      expect(fs.existsSync(file)).toBe(false);
+      expect(fs.readdirSync(sb.path("/run/kubeadm-aws"))).toEqual([]);
+      expect(fs.readdirSync(sb.path("/etc"))).toEqual([]); // nothing under /etc, no admin.conf
+      for (const secret of SECRET_MARKERS) {
+        expect(r.stderr + r.stdout + sb.calls().join("\n")).not.toContain(secret);
+      }
+    },
+  );
+
+  sandboxTest(
+    "refuses to run without the kubeconfig on stdin, before any kubectl call",
+    async (sb) => {
+      const r = await sb.run(script, { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("the secret bundle on stdin has no 'kubeconfig' entry");
+      expect(callsOf(sb, "kubectl")).toEqual([]);
+    },
+  );
+});
+
+sandboxTest("a kubeconfig on stdin without a current context is refused", async (sb) => {
+  const r = await sb.run(
+    renderRegisterNode({ nodeName: "cp-1", role: "control-plane", timeoutSeconds: 30 }),
+    { stdin: clusterBundle(CLUSTER_KUBECONFIG.replace(/^current-context: .*\n/m, "")) },
+  );
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("the kubeconfig entry on stdin: it has no current-context");
+  expect(callsOf(sb, "kubectl")).toEqual([]);
+});
 
 describe("register-node", () => {
   sandboxTest("waits for the Node object, then labels a worker", async (sb) => {
-    controlPlane(sb);
     const r = await sb.run(
       renderRegisterNode({ nodeName: "ip-192-0-2-21", role: "worker", timeoutSeconds: 30 }),
-      { env: { DOUBLE_NODES: "cp-0=True ip-192-0-2-21=False", DOUBLE_NODE_APPEARS_AFTER: "3" } },
+      {
+        stdin,
+        env: { DOUBLE_NODES: "cp-0=True ip-192-0-2-21=False", DOUBLE_NODE_APPEARS_AFTER: "3" },
+      },
     );
     expect(r.code).toBe(0);
     const kubectl = callsOf(sb, "kubectl");
@@ -35,19 +107,18 @@ describe("register-node", () => {
   });
 
   sandboxTest("does not label a control plane (kubeadm already did)", async (sb) => {
-    controlPlane(sb);
     const r = await sb.run(
       renderRegisterNode({ nodeName: "cp-1", role: "control-plane", timeoutSeconds: 30 }),
-      { env: { DOUBLE_NODES: "cp-0=True cp-1=True" } },
+      { stdin, env: { DOUBLE_NODES: "cp-0=True cp-1=True" } },
     );
     expect(r.code).toBe(0);
     expect(callsOf(sb, "kubectl").some((c) => c.includes(" label "))).toBe(false);
   });
 
   sandboxTest("fails after its timeout when the node never registers", async (sb) => {
-    controlPlane(sb);
     const r = await sb.run(
       renderRegisterNode({ nodeName: "ip-192-0-2-99", role: "worker", timeoutSeconds: 1 }),
+      { stdin },
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("timed out after 1s waiting for node ip-192-0-2-99 to register");
@@ -59,9 +130,8 @@ describe("cni", () => {
   sandboxTest(
     "Flannel: sets the pod CIDR in net-conf.json, applies, waits for the DaemonSet; a re-run converges",
     async (sb) => {
-      controlPlane(sb);
       const script = renderCni(flannelInputs);
-      const r = await sb.run(script);
+      const r = await sb.run(script, { stdin });
       expect(r.code).toBe(0);
       const applied = sb.stateFile("applied.1");
       expect(applied).toContain('"Network": "10.32.0.0/16"');
@@ -76,7 +146,7 @@ describe("cni", () => {
         "kubectl -n kube-flannel rollout status daemonset/kube-flannel-ds --timeout=300s",
       );
 
-      const again = await sb.run(script);
+      const again = await sb.run(script, { stdin });
       expect(again.code).toBe(0);
       expect(sb.stateFile("applied.2")).toBe(applied);
     },
@@ -85,8 +155,8 @@ describe("cni", () => {
   sandboxTest(
     "Flannel: refuses a manifest whose net-conf no longer has the default network",
     async (sb) => {
-      controlPlane(sb);
       const r = await sb.run(renderCni(flannelInputs), {
+        stdin,
         env: { DOUBLE_FLANNEL_FIXTURE: "kube-flannel-changed-shape.yml" },
       });
       expect(r.code).toBe(1);
@@ -98,8 +168,7 @@ describe("cni", () => {
   sandboxTest(
     "Calico: CRDs and operator server-side, waits for the CRD, applies the Installation, waits for Available",
     async (sb) => {
-      controlPlane(sb);
-      const r = await sb.run(renderCni(calicoInputs));
+      const r = await sb.run(renderCni(calicoInputs), { stdin });
       expect(r.code).toBe(0);
       const kubectl = callsOf(sb, "kubectl").map((c) => c.replace(/ -f \S+/, " -f FILE"));
       expect(kubectl).toEqual([
@@ -116,8 +185,7 @@ describe("cni", () => {
   );
 
   sandboxTest("Calico: refuses resources whose IP pool does not match the pod CIDR", async (sb) => {
-    controlPlane(sb);
-    const r = await sb.run(renderCni({ ...calicoInputs, podCidr: "10.99.0.0/16" }));
+    const r = await sb.run(renderCni({ ...calicoInputs, podCidr: "10.99.0.0/16" }), { stdin });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("does not mention the pod CIDR 10.99.0.0/16");
   });
@@ -125,8 +193,8 @@ describe("cni", () => {
 
 describe("cluster-ready", () => {
   sandboxTest("passes when every expected node is Ready and CoreDNS has rolled out", async (sb) => {
-    controlPlane(sb);
     const r = await sb.run(renderClusterReady({ nodeNames: ["cp-0", "w-0"], timeoutSeconds: 30 }), {
+      stdin,
       env: { DOUBLE_NODES: "cp-0=True w-0=True" },
     });
     expect(r.code).toBe(0);
@@ -139,14 +207,11 @@ describe("cluster-ready", () => {
   });
 
   sandboxTest(
-    "gives up after its timeout and prints node conditions, stuck pods, events and the kubelet journal",
+    "gives up after its timeout and prints node conditions, stuck pods and events (no kubelet journal: the bastion runs none)",
     async (sb) => {
-      controlPlane(sb);
       const r = await sb.run(
         renderClusterReady({ nodeNames: ["cp-0", "w-0"], timeoutSeconds: 2 }),
-        {
-          env: { DOUBLE_NODES: "cp-0=True w-0=False" },
-        },
+        { stdin, env: { DOUBLE_NODES: "cp-0=True w-0=False" } },
       );
       expect(r.code).not.toBe(0);
       expect(r.ms).toBeLessThan(10000);
@@ -155,15 +220,16 @@ describe("cluster-ready", () => {
       expect(r.stderr).toContain("DIAG-NODE-CONDITIONS w-0: Ready=False");
       expect(r.stderr).toContain("DIAG-PODS kube-system coredns");
       expect(r.stderr).toContain("DIAG-EVENTS");
-      expect(r.stderr).toContain("DIAG-KUBELET-JOURNAL");
+      expect(r.stderr).not.toContain("DIAG-KUBELET-JOURNAL");
+      expect(r.stderr).not.toContain("DIAG-CRICTL-PS");
       expect(r.stderr).toContain("the cluster did not reach 2 Ready node(s) within 2s");
       expect(callsOf(sb, "kubectl").some((c) => c.includes("rollout status"))).toBe(false);
     },
   );
 
   sandboxTest("waits for a named node that has not registered yet", async (sb) => {
-    controlPlane(sb);
     const r = await sb.run(renderClusterReady({ nodeNames: ["cp-0", "w-1"], timeoutSeconds: 1 }), {
+      stdin,
       env: { DOUBLE_NODES: "cp-0=True w-0=True" },
     });
     expect(r.code).not.toBe(0);
@@ -171,27 +237,11 @@ describe("cluster-ready", () => {
   });
 
   sandboxTest("is not blocked by a node outside the list (one being removed)", async (sb) => {
-    controlPlane(sb);
     const r = await sb.run(renderClusterReady({ nodeNames: ["cp-0"], timeoutSeconds: 5 }), {
+      stdin,
       env: { DOUBLE_NODES: "cp-0=True w-0=False" },
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("cluster ready: 1 node(s) Ready, CoreDNS available");
-  });
-});
-
-describe("kubeconfig", () => {
-  sandboxTest("prints admin.conf and nothing else on stdout", async (sb) => {
-    controlPlane(sb);
-    const r = await sb.run(renderKubeconfig());
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe(ADMIN_CONF);
-  });
-
-  sandboxTest("fails with nothing on stdout when the node has no admin.conf", async (sb) => {
-    const r = await sb.run(renderKubeconfig());
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("admin.conf is missing");
   });
 });

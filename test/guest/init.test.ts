@@ -1,12 +1,13 @@
 /**
- * init: the cluster PKI arrives on stdin, kubeadm init runs once (guarded), a failure is reset and
- * retried once, and no secret ever reaches stdout, stderr or a command line.
+ * init: the cluster PKI arrives on stdin, kubeadm init runs once (guarded) without uploading
+ * certificates, a failure is reset and retried once, and no secret ever reaches stdout, stderr or
+ * a command line.
  */
 import * as fs from "fs";
 
 import { renderInit } from "../../render/steps";
 import { callsOf, runTwice, Sandbox, sandboxTest, scenario } from "./sandbox";
-import { API_HOST, CERT_KEY, initBundle, initInputs, SECRET_MARKERS } from "./params";
+import { API_HOST, INIT_TOKEN, initBundle, initInputs, SECRET_MARKERS } from "./params";
 
 const script = renderInit(initInputs);
 
@@ -23,10 +24,12 @@ const kubeadmVerbs = (sb: Sandbox): string[] =>
 describe("a first init, then a second run of the step", () => {
   const init = scenario((sb) => runTwice(prepared(sb), script, { stdin: initBundle() }));
 
-  test("installs the PKI (keys 0600, certificates 0644) and runs kubeadm init with --upload-certs", () => {
+  test("installs the PKI (keys 0600, certificates 0644) and runs kubeadm init without --upload-certs", () => {
     const { sb, first, firstCalls } = init();
     expect(first.stderr).toContain("control plane initialised");
     expect(first.code).toBe(0);
+    // The eight PKI files are the whole bundle: there is no certificate key any more.
+    expect(first.stderr).toContain("read 8 secret(s) from stdin: pki/ca.crt pki/ca.key");
     expect(sb.read("/etc/kubernetes/pki/ca.key")).toContain("SECRET-CLUSTER-CA-KEY");
     for (const key of ["ca.key", "front-proxy-ca.key", "etcd/ca.key", "sa.key"]) {
       expect(sb.mode(`/etc/kubernetes/pki/${key}`)).toBe(0o600);
@@ -38,15 +41,24 @@ describe("a first init, then a second run of the step", () => {
     expect(firstCalls.filter((c) => c.startsWith("kubeadm "))).toEqual([
       "kubeadm config validate --help",
       `kubeadm config validate --config ${config}`,
-      `kubeadm init --config ${config} --upload-certs --skip-certificate-key-print --skip-token-print`,
+      `kubeadm init --config ${config} --skip-token-print`,
     ]);
   });
 
-  test("writes the kubeadm config 0600 in a 0700 directory with the certificate key filled in", () => {
+  test("deletes kubeadm's default bootstrap token with admin.conf, on the first run and the second", () => {
+    const { firstCalls, secondCalls } = init();
+    const deletes = (calls: string[]) =>
+      calls.filter((c) =>
+        c.includes("delete secret --field-selector type=bootstrap.kubernetes.io/token"),
+      );
+    expect(deletes(firstCalls)).toHaveLength(1);
+    expect(deletes(secondCalls)).toHaveLength(1);
+    expect(deletes(firstCalls)[0]).toContain("-n kube-system");
+  });
+
+  test("writes the kubeadm config as rendered, 0600 in a 0700 directory", () => {
     const { sb } = init();
-    const config = sb.read("/etc/kubernetes/kubeadm/init.yaml");
-    expect(config).toContain(`certificateKey: ${CERT_KEY}\n`);
-    expect(config).not.toContain("__CERTIFICATE_KEY__");
+    expect(sb.read("/etc/kubernetes/kubeadm/init.yaml")).toBe(initInputs.kubeadmConfig);
     expect(sb.mode("/etc/kubernetes/kubeadm/init.yaml")).toBe(0o600);
     expect(sb.mode("/etc/kubernetes/kubeadm")).toBe(0o700);
   });
@@ -67,7 +79,9 @@ describe("a first init, then a second run of the step", () => {
     for (const secret of SECRET_MARKERS) {
       expect(seen).not.toContain(secret);
     }
-    expect(first.stderr).toContain("--certificate-key <redacted>"); // kubeadm printed it; we hid it
+    // kubeadm printed the token its bootstrap-token phase made; we hid it.
+    expect(first.stderr).toContain(`--token <redacted-token>`);
+    expect(first.stderr).not.toContain(INIT_TOKEN);
     expect(fs.readdirSync(sb.path("/run/kubeadm-aws"))).toEqual([]);
   });
 
@@ -133,23 +147,28 @@ sandboxTest(
 );
 
 describe("init refuses bad input before touching the node", () => {
-  const cases: [string, Record<string, string>, string][] = [
-    [
-      "a certificate key that is not 64 hex characters",
-      { "certificate-key": "abc123" },
-      "64 hexadecimal",
-    ],
-    ["a bundle without the etcd CA key", { "pki/etcd/ca.key": "" }, "no 'pki/etcd/ca.key' entry"],
-  ];
-  for (const [what, overrides, message] of cases) {
-    sandboxTest(what, async (sb) => {
-      prepared(sb);
-      const r = await sb.run(script, { stdin: initBundle(overrides) });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(message);
-      expect(callsOf(sb, "kubeadm")).toEqual([]);
+  sandboxTest("a bundle without the etcd CA key", async (sb) => {
+    prepared(sb);
+    const r = await sb.run(script, { stdin: initBundle({ "pki/etcd/ca.key": "" }) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("no 'pki/etcd/ca.key' entry");
+    expect(callsOf(sb, "kubeadm")).toEqual([]);
+  });
+
+  sandboxTest("a kubeadm config that still waits for a certificate key", async (sb) => {
+    prepared(sb);
+    const old = renderInit({
+      ...initInputs,
+      kubeadmConfig: initInputs.kubeadmConfig.replace(
+        "kind: InitConfiguration\n",
+        "kind: InitConfiguration\ncertificateKey: __CERTIFICATE_KEY__\n",
+      ),
     });
-  }
+    const r = await sb.run(old, { stdin: initBundle() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("KUBEADM_CONFIG still has a __CERTIFICATE_KEY__ placeholder");
+    expect(callsOf(sb, "kubeadm")).toEqual([]);
+  });
 
   sandboxTest("another cluster's PKI file on disk", async (sb) => {
     prepared(sb);

@@ -1,28 +1,37 @@
 /**
- * join: waits for the API endpoint (a worker through the VPC's DNS and the internal load balancer,
- * logging each state change once and explaining a timeout), joins once (guarded), resets and
- * retries a failed join once, explains token problems, routes a joining control plane to the
- * first control plane, and then recreates a kube-proxy pod that kept the join-time copy of
- * /etc/hosts.
+ * join: every node joins with the discovery file the program minted (no token, no certificate
+ * key). A worker waits for the API endpoint through the VPC's DNS and the internal load balancer
+ * (logging each state change once and explaining a timeout) and writes nothing to pki/; a control
+ * plane installs the shared CA files and joins through the first other control plane that answers,
+ * or the name when none does. The join runs once (guarded, a no-op on the instance that ran
+ * init), a failure is reset and retried once, credential problems are explained, and a joined
+ * control plane recreates a kube-proxy pod that kept the join-time copy of /etc/hosts.
  */
 import * as fs from "fs";
 
-import { renderJoin } from "../../render/steps";
+import { renderSecretBundle } from "../../render/script";
+import { renderInit, renderJoin } from "../../render/steps";
 import { callsOf, runTwice, Sandbox, sandboxTest, scenario } from "./sandbox";
 import {
   API_HOST,
   API_NAME,
-  CERT_KEY,
   CP0_IP,
+  CP2_IP,
+  discoveryConf,
+  initBundle,
+  initInputs,
   joinBundle,
+  joinConfig,
   joinInputs,
   NODE_NAME,
+  PKI_SECRETS,
   SECRET_MARKERS,
-  TOKEN,
 } from "./params";
 
 const worker = renderJoin(joinInputs("worker"));
 const controlPlane = renderJoin(joinInputs("control-plane"));
+const workerBundle = joinBundle("worker");
+const cpBundle = joinBundle("control-plane");
 
 function fresh(sb: Sandbox): Sandbox {
   sb.write("/etc/hosts", "127.0.0.1 localhost\n");
@@ -34,12 +43,37 @@ const verbs = (sb: Sandbox): string[] =>
     .filter((c) => !c.startsWith("kubeadm config validate"))
     .map((c) => c.split(" ").slice(0, 2).join(" "));
 
-describe("a worker join, then a second run of the step", () => {
+/** The /readyz URLs curl was asked for, in order. */
+const readyzProbes = (sb: Sandbox): string[] =>
+  callsOf(sb, "curl")
+    .filter((c) => c.endsWith("/readyz"))
+    .map((c) => c.slice(c.lastIndexOf(" ") + 1));
+
+/** The discovery file as the kubeadm double saw it during `kubeadm join`: path, mode, content. */
+function discoveryDuringJoin(sb: Sandbox): { file: string; mode: string; content: string } {
+  const [file = "", mode = ""] = sb.stateFile("discovery-during-join").trim().split(" ");
+  return { file, mode, content: sb.stateFile("discovery-during-join.conf") };
+}
+
+/** Checks what every join that ran kubeadm leaves: the tmpfs discovery file, gone afterwards. */
+function expectTmpfsDiscoveryFile(sb: Sandbox, apiEndpointHost = API_HOST): void {
+  const { file, mode, content } = discoveryDuringJoin(sb);
+  expect(file.startsWith(`${sb.path("/run/kubeadm-aws/join.")}`)).toBe(true);
+  expect(file.endsWith("/discovery.conf")).toBe(true);
+  expect(file).not.toBe(sb.path("/etc/kubernetes/bootstrap-kubelet.conf"));
+  expect(mode).toBe("600");
+  expect(content).toBe(discoveryConf(apiEndpointHost));
+  expect(sb.read("/etc/kubernetes/kubeadm/join.yaml")).toContain(`    kubeConfigPath: "${file}"\n`);
+  expect(fs.existsSync(file)).toBe(false);
+  expect(fs.readdirSync(sb.path("/run/kubeadm-aws"))).toEqual([]);
+}
+
+describe("a worker join with a discovery file, then a second run of the step", () => {
   const join = scenario((sb) =>
-    runTwice(fresh(sb), worker, { stdin: joinBundle("worker"), env: { DOUBLE_READYZ_FAILS: "2" } }),
+    runTwice(fresh(sb), worker, { stdin: workerBundle, env: { DOUBLE_READYZ_FAILS: "2" } }),
   );
 
-  test("waits for /readyz through the endpoint, then joins with the token in a 0600 config", () => {
+  test("waits for /readyz through the endpoint, then joins with the JoinConfiguration from the program", () => {
     const { sb, first, firstCalls } = join();
     expect(first.stderr).toContain("joined the cluster as a worker");
     expect(first.code).toBe(0);
@@ -49,17 +83,26 @@ describe("a worker join, then a second run of the step", () => {
     expect(firstCalls.filter((c) => c.startsWith("kubeadm ") && !c.includes("validate"))).toEqual([
       `kubeadm join --config ${sb.root}/etc/kubernetes/kubeadm/join.yaml`,
     ]);
-    const config = sb.read("/etc/kubernetes/kubeadm/join.yaml");
-    expect(config).toContain(`    token: ${TOKEN}\n`);
-    expect(config).toContain(`  tlsBootstrapToken: ${TOKEN}\n`);
+    const { file } = discoveryDuringJoin(sb);
+    expect(sb.read("/etc/kubernetes/kubeadm/join.yaml")).toBe(
+      joinConfig(false).replace("__DISCOVERY_FILE__", file),
+    );
     expect(sb.mode("/etc/kubernetes/kubeadm/join.yaml")).toBe(0o600);
+  });
+
+  test("passes the discovery file 0600 from the step's tmpfs directory, and removes it afterwards", () => {
+    expectTmpfsDiscoveryFile(join().sb);
+  });
+
+  test("writes nothing to /etc/kubernetes/pki (a pre-placed ca.crt fails kubeadm's preflight) nor to /etc/hosts", () => {
+    const { sb } = join();
+    expect(sb.exists("/etc/kubernetes/pki")).toBe(false);
     expect(sb.read("/etc/hosts")).toBe("127.0.0.1 localhost\n"); // workers use the load balancer
   });
 
-  test("never prints the token nor passes it on a command line", () => {
+  test("never prints a credential nor passes one on a command line", () => {
     const { first, firstCalls } = join();
     expect(first.stdout).toBe("");
-    expect(first.stderr).toContain("[discovery] Using token: <redacted-token>");
     for (const secret of SECRET_MARKERS) {
       expect(first.stderr + firstCalls.join("\n")).not.toContain(secret);
     }
@@ -69,43 +112,287 @@ describe("a worker join, then a second run of the step", () => {
     const { second, secondCalls, changed } = join();
     expect(second.code).toBe(0);
     expect(second.stderr).toContain("already joined");
-    expect(secondCalls.filter((c) => c.startsWith("kubeadm "))).toEqual([]);
+    expect(secondCalls.filter((c) => c.startsWith("kubeadm ") || c.startsWith("curl "))).toEqual(
+      [],
+    );
     expect(changed).toEqual([]);
   });
 });
 
 describe("a control-plane join", () => {
+  const join = scenario(async (sb) => ({
+    result: await fresh(sb).run(controlPlane, { stdin: cpBundle }),
+  }));
+
+  test("installs the shared CA files (keys 0600, certificates 0644), and no admin.conf, before kubeadm join", () => {
+    const { sb, result } = join();
+    expect(result.code).toBe(0);
+    for (const [entry, content] of Object.entries(PKI_SECRETS)) {
+      expect(sb.read(`/etc/kubernetes/${entry}`)).toBe(content);
+      expect(sb.mode(`/etc/kubernetes/${entry}`)).toBe(entry.endsWith(".key") ? 0o600 : 0o644);
+    }
+    // The kubeadm double refuses a join without them, or with a pre-placed admin.conf.
+    expect(result.stderr).toContain("This node has joined the cluster");
+    expect(sb.read("/etc/kubernetes/kubeadm/join.yaml")).not.toContain("certificateKey");
+  });
+
+  test("joins through the first listed control plane that answers, by its IP, and through its own API server afterwards", () => {
+    const { sb, result } = join();
+    expect(readyzProbes(sb)).toEqual([`https://${CP0_IP}:6443/readyz`]);
+    expect(result.stderr).toContain(`joining through the control plane at ${CP0_IP}`);
+    expect(sb.stateFile("hosts-during-join")).toContain(`${CP0_IP} ${API_HOST} # kubeadm-aws\n`);
+    expect(sb.read("/etc/hosts")).toBe(
+      `127.0.0.1 localhost\n127.0.0.1 ${API_HOST} # kubeadm-aws\n`,
+    );
+    expect(sb.read("/root/.kube/config")).toBe(sb.read("/etc/kubernetes/admin.conf"));
+    expect(result.stderr).toContain("joined the cluster as a control-plane");
+  });
+
+  test("passes the discovery file 0600 from the step's tmpfs directory, and removes it afterwards", () => {
+    expectTmpfsDiscoveryFile(join().sb);
+  });
+
   sandboxTest(
-    "reaches the first control plane during the join and its own API server afterwards",
+    "polls the listed control planes in turn and skips one that does not answer",
     async (sb) => {
       fresh(sb);
-      const r = await sb.run(controlPlane, { stdin: joinBundle("control-plane") });
+      const r = await sb.run(controlPlane, {
+        stdin: cpBundle,
+        env: { DOUBLE_READYZ_DOWN: CP0_IP, DOUBLE_READYZ_FAILS: "1" },
+      });
       expect(r.code).toBe(0);
-      expect(sb.stateFile("hosts-during-join")).toContain(`${CP0_IP} ${API_HOST} # kubeadm-aws\n`);
-      expect(sb.read("/etc/hosts")).toBe(
-        `127.0.0.1 localhost\n127.0.0.1 ${API_HOST} # kubeadm-aws\n`,
+      // cp-0 is dead; cp-2's API server answers its second probe.
+      expect(readyzProbes(sb)).toEqual(
+        [CP0_IP, CP2_IP, CP0_IP, CP2_IP].map((ip) => `https://${ip}:6443/readyz`),
       );
-      expect(sb.read("/etc/kubernetes/kubeadm/join.yaml")).toContain(
-        `  certificateKey: ${CERT_KEY}\n`,
+      expect(r.stderr).toContain(
+        `no other control plane answers /readyz yet (${CP0_IP}: no answer; ${CP2_IP}: no answer)`,
       );
-      expect(sb.read("/root/.kube/config")).toBe(sb.read("/etc/kubernetes/admin.conf"));
+      expect(sb.stateFile("hosts-during-join")).toContain(`${CP2_IP} ${API_HOST} # kubeadm-aws\n`);
+      expect(sb.stateFile("hosts-during-join")).not.toContain(CP0_IP);
     },
   );
 
-  sandboxTest("needs the certificate key in the bundle", async (sb) => {
+  /** The VPC's DNS as the getent and curl doubles see it: the load balancer's addresses. */
+  const DNS = { DOUBLE_GETENT_NAME: API_NAME, DOUBLE_GETENT_ADDRESSES: "10.0.1.5 10.0.33.7" };
+
+  sandboxTest(
+    "falls back to the endpoint's name (DNS, the load balancer) when no listed control plane answers",
+    async (sb) => {
+      // A mapping left by an earlier attempt must not hide the name's DNS answer.
+      sb.write("/etc/hosts", `127.0.0.1 localhost\n${CP0_IP} ${API_NAME} # kubeadm-aws\n`);
+      const r = await sb.run(renderJoin(joinInputs("control-plane", API_NAME)), {
+        stdin: joinBundle("control-plane", API_NAME),
+        env: {
+          ...DNS,
+          DOUBLE_READYZ_DOWN: `${CP0_IP} ${CP2_IP}`,
+          KUBEADM_AWS_READYZ_WAIT_SECONDS: "1",
+        },
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(
+        `none of the other control planes (${CP0_IP} ${CP2_IP}) answered within 1s; falling back to ${API_NAME} itself`,
+      );
+      const probes = readyzProbes(sb);
+      expect(probes.at(-1)).toBe(`https://${API_NAME}:6443/readyz`);
+      expect(probes.slice(0, -1).every((url) => !url.includes(API_NAME))).toBe(true);
+      expect(sb.stateFile("hosts-during-join")).toBe("127.0.0.1 localhost\n");
+      expect(sb.read("/etc/hosts")).toBe(
+        `127.0.0.1 localhost\n127.0.0.1 ${API_NAME} # kubeadm-aws\n`,
+      );
+      expect(r.stderr).toContain("joined the cluster as a control-plane");
+    },
+  );
+
+  sandboxTest(
+    "with no other control plane listed, joins through the endpoint's name at once",
+    async (sb) => {
+      fresh(sb);
+      const r = await sb.run(renderJoin(joinInputs("control-plane", API_NAME, [])), {
+        stdin: joinBundle("control-plane", API_NAME),
+        env: DNS,
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(
+        `no other control plane is listed; joining through ${API_NAME} itself`,
+      );
+      expect(readyzProbes(sb)).toEqual([`https://${API_NAME}:6443/readyz`]);
+      expect(sb.stateFile("hosts-during-join")).toBe("127.0.0.1 localhost\n");
+    },
+  );
+
+  sandboxTest(
+    "refuses CA files that differ from the ones on disk (another cluster's), before kubeadm runs",
+    async (sb) => {
+      fresh(sb);
+      sb.write(
+        "/etc/kubernetes/pki/front-proxy-ca.crt",
+        "-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----\n",
+      );
+      const r = await sb.run(controlPlane, { stdin: cpBundle });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("front-proxy-ca.crt exists with different content");
+      expect(callsOf(sb, "kubeadm")).toEqual([]);
+      expect(sb.read("/etc/kubernetes/pki/front-proxy-ca.crt")).toContain("OTHER");
+    },
+  );
+
+  sandboxTest("needs the CA files in the bundle", async (sb) => {
     fresh(sb);
-    const r = await sb.run(controlPlane, { stdin: joinBundle("worker") });
+    const r = await sb.run(controlPlane, { stdin: workerBundle });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("no 'certificate-key' entry");
+    expect(r.stderr).toContain("no 'pki/ca.crt' entry");
     expect(callsOf(sb, "kubeadm")).toEqual([]);
   });
+
+  sandboxTest(
+    "a failed join is reset, the CA files re-installed and the join retried once",
+    async (sb) => {
+      fresh(sb);
+      const r = await sb.run(controlPlane, {
+        stdin: cpBundle,
+        env: { DOUBLE_KUBEADM_JOIN_FAILS: "1" },
+      });
+      expect(r.code).toBe(0);
+      expect(verbs(sb)).toEqual(["kubeadm join", "kubeadm reset", "kubeadm join"]);
+      // kubeadm reset deleted pki/; the double's retry found every CA file again.
+      expect(sb.read("/etc/kubernetes/pki/etcd/ca.key")).toBe(PKI_SECRETS["pki/etcd/ca.key"]);
+      expect(r.stderr).toContain("joined the cluster as a control-plane");
+    },
+  );
+});
+
+describe("cp-0's join on the instance that ran init", () => {
+  const cp0 = scenario(async (sb) => {
+    fresh(sb);
+    const init = await sb.run(renderInit(initInputs), { stdin: initBundle() });
+    // A reboot regenerated /etc/hosts without the endpoint line: the join converges it.
+    sb.write("/etc/hosts", "127.0.0.1 localhost\n");
+    sb.clearCalls();
+    return { init, ...(await runTwice(sb, controlPlane, { stdin: cpBundle })) };
+  });
+
+  test("runs no kubeadm join and asks no other control plane", () => {
+    const { init, first, firstCalls } = cp0();
+    expect(init.code).toBe(0);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("this instance ran kubeadm init; nothing to join");
+    expect(firstCalls.filter((c) => c.startsWith("kubeadm "))).toEqual([]);
+    expect(firstCalls.filter((c) => c.startsWith("curl "))).toEqual([]);
+  });
+
+  test("maps the endpoint to itself again, keeps root's kubeconfig, and checks kube-proxy's copy of /etc/hosts", () => {
+    const { sb, first, firstCalls } = cp0();
+    expect(sb.read("/etc/hosts")).toBe(
+      `127.0.0.1 localhost\n127.0.0.1 ${API_HOST} # kubeadm-aws\n`,
+    );
+    expect(sb.read("/root/.kube/config")).toBe(sb.read("/etc/kubernetes/admin.conf"));
+    expect(firstCalls.some((c) => c.includes("get pods -l k8s-app=kube-proxy"))).toBe(true);
+    expect(first.stderr).toContain(`already maps ${API_HOST} to 127.0.0.1`);
+  });
+
+  test("a second run changes nothing", () => {
+    const { second, secondCalls, changed } = cp0();
+    expect(second.code).toBe(0);
+    expect(secondCalls.filter((c) => c.startsWith("kubeadm "))).toEqual([]);
+    expect(changed).toEqual([]);
+  });
+});
+
+sandboxTest("a joined control plane whose CA is not the stack's is refused", async (sb) => {
+  fresh(sb);
+  sb.write("/etc/kubernetes/kubelet.conf", "apiVersion: v1\nkind: Config\n");
+  sb.write(
+    "/etc/kubernetes/pki/ca.crt",
+    "-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----\n",
+  );
+  const r = await sb.run(controlPlane, { stdin: cpBundle });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("this node was set up with another cluster CA");
+  expect(callsOf(sb, "kubectl")).toEqual([]);
+});
+
+describe("JOIN_CONFIG and discovery.conf are checked before anything happens", () => {
+  const discovery = discoveryConf();
+  const withDiscovery = (text: string) =>
+    joinBundle("worker", API_HOST, { "discovery.conf": text });
+  const cases: [string, string, string, string][] = [
+    [
+      "a JOIN_CONFIG without the discovery file placeholder",
+      renderJoin({
+        ...joinInputs("worker"),
+        joinConfig: joinConfig(false).replace(
+          '"__DISCOVERY_FILE__"',
+          "/etc/kubernetes/discovery.conf",
+        ),
+      }),
+      workerBundle,
+      "JOIN_CONFIG has no __DISCOVERY_FILE__ placeholder",
+    ],
+    [
+      "a control plane's JOIN_CONFIG with a certificateKey",
+      renderJoin({
+        ...joinInputs("control-plane"),
+        joinConfig: `${joinConfig(true)}  certificateKey: ""\n`,
+      }),
+      cpBundle,
+      "JOIN_CONFIG has a certificateKey",
+    ],
+    [
+      "a worker's JOIN_CONFIG with a controlPlane section",
+      renderJoin({ ...joinInputs("worker"), joinConfig: joinConfig(true) }),
+      workerBundle,
+      "JOIN_CONFIG of a worker has a controlPlane section",
+    ],
+    [
+      "a bundle without discovery.conf",
+      worker,
+      renderSecretBundle({}),
+      "no 'discovery.conf' entry",
+    ],
+    [
+      "a discovery.conf without current-context",
+      worker,
+      withDiscovery(discovery.replace(/^current-context: .*\n/m, "")),
+      "discovery.conf on stdin: it has no current-context",
+    ],
+    [
+      "a discovery.conf whose current-context names no context in it",
+      worker,
+      withDiscovery(discovery.replace(/^current-context: .*$/m, "current-context: nobody@k8s-dev")),
+      'its current-context "nobody@k8s-dev" names no context in it',
+    ],
+    [
+      "a discovery.conf without a client key",
+      worker,
+      withDiscovery(discovery.replace(/^ *client-key-data: .*\n/m, "")),
+      "has no embedded client certificate and key",
+    ],
+    [
+      "a discovery.conf for another API server",
+      worker,
+      withDiscovery(discoveryConf(API_NAME)),
+      `is not https://${API_HOST}:6443, the name this step routes to the API`,
+    ],
+  ];
+  for (const [what, script, stdin, message] of cases) {
+    sandboxTest(what, async (sb) => {
+      fresh(sb);
+      const r = await sb.run(script, { stdin });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(message);
+      expect(callsOf(sb, "kubeadm")).toEqual([]);
+      expect(callsOf(sb, "curl")).toEqual([]);
+      expect(sb.exists("/etc/kubernetes/pki")).toBe(false);
+    });
+  }
 });
 
 describe("a failed join", () => {
   sandboxTest("is reset and retried once", async (sb) => {
     fresh(sb);
     const r = await sb.run(worker, {
-      stdin: joinBundle("worker"),
+      stdin: workerBundle,
       env: { DOUBLE_KUBEADM_JOIN_FAILS: "1" },
     });
     expect(r.code).toBe(0);
@@ -120,36 +407,42 @@ describe("a failed join", () => {
     fresh(sb);
     sb.write("/etc/cni/net.d/10-flannel.conflist", "{}\n");
     const r = await sb.run(worker, {
-      stdin: joinBundle("worker"),
+      stdin: workerBundle,
       env: { DOUBLE_KUBEADM_JOIN_FAILS: "2" },
     });
     expect(r.code).toBe(1);
     expect(verbs(sb)).toEqual(["kubeadm join", "kubeadm reset", "kubeadm join", "kubeadm reset"]);
     expect(r.stderr).toContain("kubeadm join failed twice: first attempt exit 1, retry exit 1");
     expect(sb.exists("/etc/cni/net.d/10-flannel.conflist")).toBe(false);
-    expect(r.stderr).not.toContain("pulumi up --replace");
+    expect(r.stderr).not.toContain("discovery credentials");
   });
 
-  sandboxTest("caused by an expired token says how to get a fresh one", async (sb) => {
-    fresh(sb);
-    const r = await sb.run(worker, {
-      stdin: joinBundle("worker"),
-      env: {
-        DOUBLE_KUBEADM_JOIN_FAILS: "2",
-        DOUBLE_KUBEADM_JOIN_ERROR:
-          'error execution phase preflight: couldn\'t validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "k8saws"',
-      },
-    });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("invalid or expired bootstrap token");
-    expect(r.stderr).toContain("pulumi up --replace <URN of that creds command>");
-  });
+  sandboxTest(
+    "caused by a rejected client certificate says how to have the program mint a fresh one",
+    async (sb) => {
+      fresh(sb);
+      const r = await sb.run(worker, {
+        stdin: workerBundle,
+        env: {
+          DOUBLE_KUBEADM_JOIN_FAILS: "2",
+          DOUBLE_KUBEADM_JOIN_ERROR:
+            'error execution phase preflight: unable to fetch the kubeadm-config ConfigMap: failed to get config map: Get "https://api:6443/api/v1/namespaces/kube-system/configmaps/kubeadm-config": tls: failed to verify certificate: x509: certificate has expired or is not yet valid',
+        },
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("a problem with the discovery credentials in discovery.conf");
+      expect(r.stderr).toContain(`it must be system:node:${NODE_NAME} in system:nodes`);
+      expect(r.stderr).toContain(
+        "`pulumi up --replace <URN>`, the URN of this node's <node>-join-credential",
+      );
+    },
+  );
 });
 
 sandboxTest("join gives up when the API endpoint never answers", async (sb) => {
   fresh(sb);
   const r = await sb.run(worker, {
-    stdin: joinBundle("worker"),
+    stdin: workerBundle,
     env: { DOUBLE_READYZ_FAILS: "1000", KUBEADM_AWS_READYZ_WAIT_SECONDS: "1" },
   });
   expect(r.code).toBe(1);
@@ -185,7 +478,7 @@ describe("a worker waiting for the fixed private name", () => {
     async (sb) => {
       fresh(sb);
       const r = await sb.run(fixedWorker, {
-        stdin: joinBundle("worker"),
+        stdin: joinBundle("worker", API_NAME),
         env: { ...DNS, DOUBLE_GETENT_AFTER: "2", DOUBLE_READYZ_FAILS: "2" },
       });
       expect(r.code).toBe(0);
@@ -216,7 +509,7 @@ describe("a worker waiting for the fixed private name", () => {
   sandboxTest("logs each state change once, not every poll", async (sb) => {
     fresh(sb);
     const r = await sb.run(fixedWorker, {
-      stdin: joinBundle("worker"),
+      stdin: joinBundle("worker", API_NAME),
       env: {
         ...DNS,
         DOUBLE_GETENT_AFTER: "3",
@@ -254,7 +547,7 @@ describe("a worker waiting for the fixed private name", () => {
       );
       sb.write("/run/systemd/resolve/resolv.conf", "nameserver 10.0.0.2\nsearch ec2.internal\n");
       const r = await sb.run(fixedWorker, {
-        stdin: joinBundle("worker"),
+        stdin: joinBundle("worker", API_NAME),
         env: { ...DNS, DOUBLE_GETENT_AFTER: "never", KUBEADM_AWS_READYZ_WAIT_SECONDS: "1" },
       });
       expect(r.code).toBe(1);
@@ -286,7 +579,7 @@ describe("a worker waiting for the fixed private name", () => {
     async (sb) => {
       fresh(sb);
       const r = await sb.run(fixedWorker, {
-        stdin: joinBundle("worker"),
+        stdin: joinBundle("worker", API_NAME),
         env: {
           ...DNS,
           DOUBLE_READYZ_FAILS: "1000",
@@ -328,7 +621,7 @@ describe("a worker waiting for the fixed private name", () => {
   sandboxTest("a TLS failure behind the name is told apart from a TCP failure", async (sb) => {
     fresh(sb);
     const r = await sb.run(fixedWorker, {
-      stdin: joinBundle("worker"),
+      stdin: joinBundle("worker", API_NAME),
       env: {
         ...DNS,
         DOUBLE_READYZ_FAILS: "1000",
@@ -346,17 +639,18 @@ describe("a worker waiting for the fixed private name", () => {
   });
 
   sandboxTest(
-    "a control plane never waits for the load balancer: it reaches the first control plane through /etc/hosts",
+    "a control plane never waits for the load balancer: it reaches an answering control plane by its IP",
     async (sb) => {
       fresh(sb);
       const r = await sb.run(fixedControlPlane, {
-        stdin: joinBundle("control-plane"),
+        stdin: joinBundle("control-plane", API_NAME),
         env: { ...DNS, DOUBLE_GETENT_AFTER: "never" },
       });
       expect(r.code).toBe(0);
       expect(sb.stateFile("hosts-during-join")).toContain(`${CP0_IP} ${API_NAME} # kubeadm-aws\n`);
       expect(callsOf(sb, "getent")).toEqual([]);
-      expect(callsOf(sb, "curl").filter((c) => c.endsWith(READYZ))).toHaveLength(1);
+      expect(callsOf(sb, "curl").filter((c) => c.endsWith(READYZ))).toEqual([]);
+      expect(readyzProbes(sb)).toEqual([`https://${CP0_IP}:6443/readyz`]);
       expect(r.stderr).toContain("joined the cluster as a control-plane");
     },
   );
@@ -383,7 +677,7 @@ describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {
     async (sb) => {
       fresh(sb);
       const r = await sb.run(controlPlane, {
-        stdin: joinBundle("control-plane"),
+        stdin: cpBundle,
         env: { DOUBLE_KUBE_PROXY_PENDING: "2" },
       });
       expect(r.code).toBe(0);
@@ -413,7 +707,7 @@ describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {
       // A comment that names the endpoint does not count; the live line does.
       const copy = `# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n# ${CP0_IP} ${API_HOST} (join time)\n${FINAL}`;
       sb.kubeProxyPod("5e0c2a0f-1b7d-4c55-9f0e-2f0b8a6d1c3e", "kube-proxy-ab12c", copy);
-      const r = await sb.run(controlPlane, { stdin: joinBundle("control-plane") });
+      const r = await sb.run(controlPlane, { stdin: cpBundle });
       expect(r.code).toBe(0);
       expect(r.stderr).toContain(
         `kube-proxy pod kube-proxy-ab12c already maps ${API_HOST} to 127.0.0.1`,
@@ -429,7 +723,7 @@ describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {
     async (sb) => {
       fresh(sb);
       sb.kubeProxyPod("7d3b9e21-0c4a-4f6e-8a5d-1e2f3a4b5c6d", "kube-proxy-zz9x8", undefined, 2);
-      const r = await sb.run(controlPlane, { stdin: joinBundle("control-plane") });
+      const r = await sb.run(controlPlane, { stdin: cpBundle });
       expect(r.code).toBe(0);
       expect(r.stderr).toContain(
         "kube-proxy pod kube-proxy-zz9x8 (Pending) has no copy of /etc/hosts yet",
@@ -445,7 +739,7 @@ describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {
     const stale = `127.0.0.1 localhost\n${CP0_IP} ${API_HOST}\n`;
     sb.kubeProxyPod("0b6a4f3e-2d1c-4b5a-9e8f-7a6b5c4d3e2f", "kube-proxy-w0001", stale);
     const { first, firstCalls, second, secondCalls } = await runTwice(sb, worker, {
-      stdin: joinBundle("worker"),
+      stdin: workerBundle,
     });
     expect(first.code).toBe(0);
     expect(second.code).toBe(0);
@@ -460,7 +754,7 @@ describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {
       fresh(sb);
       // The API server answers nothing for the five listing attempts: the step fails after the join.
       const failed = await sb.run(controlPlane, {
-        stdin: joinBundle("control-plane"),
+        stdin: cpBundle,
         env: { DOUBLE_KUBE_PROXY_LIST_FAILS: "5" },
       });
       const failedCalls = sb.calls();
@@ -468,7 +762,7 @@ describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {
       return {
         failed,
         failedCalls,
-        ...(await runTwice(sb, controlPlane, { stdin: joinBundle("control-plane") })),
+        ...(await runTwice(sb, controlPlane, { stdin: cpBundle })),
       };
     });
 
@@ -514,7 +808,7 @@ describe("kube-proxy's copy of /etc/hosts on a joined control plane", () => {
     async (sb) => {
       fresh(sb);
       const r = await sb.run(controlPlane, {
-        stdin: joinBundle("control-plane"),
+        stdin: cpBundle,
         env: { DOUBLE_KUBE_PROXY_RECREATE: "never", KUBEADM_AWS_KUBE_PROXY_WAIT_SECONDS: "1" },
       });
       expect(r.code).toBe(1);

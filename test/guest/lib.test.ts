@@ -4,7 +4,10 @@
  */
 import { renderSecretBundle } from "../../render/script";
 import { libScript, sandboxTest } from "./sandbox";
-import { CERT_KEY, TOKEN } from "./params";
+
+/** Values of the shapes redact_secrets hides: 64 hex characters, a bootstrap token. */
+const CERT_KEY = "9f2c4be1d07a3e58c6b19f0d2a7e4c3b8d5f6a1e0b9c8d7e6f5a4b3c2d1e0f9a";
+const TOKEN = "k8saws.0123456789abcdef";
 
 describe("output channels", () => {
   sandboxTest(
@@ -266,6 +269,73 @@ set_hosts_entry api.example 127.0.0.1`);
       );
     },
   );
+});
+
+describe("clear_hosts_entry", () => {
+  sandboxTest(
+    "removes only its own line for the host, here and in the cloud-init template, and leaves a file without one untouched",
+    async (sb) => {
+      const hosts =
+        "127.0.0.1 localhost\n192.0.2.10 api.example # kubeadm-aws\n192.0.2.99 other.example # kubeadm-aws\n";
+      sb.write("/etc/hosts", hosts);
+      sb.write("/etc/cloud/templates/hosts.debian.tmpl", "## template:jinja\n127.0.0.1 localhost");
+      const r = await sb.run(
+        libScript("clear_hosts_entry api.example\nclear_hosts_entry api.example"),
+      );
+      expect(r.code).toBe(0);
+      expect(sb.read("/etc/hosts")).toBe(
+        "127.0.0.1 localhost\n192.0.2.99 other.example # kubeadm-aws\n",
+      );
+      expect(r.stderr.match(/removed the mapping of api.example/g)).toHaveLength(1);
+      // No line of ours there: not even rewritten (the missing final newline stays missing).
+      expect(sb.read("/etc/cloud/templates/hosts.debian.tmpl")).toBe(
+        "## template:jinja\n127.0.0.1 localhost",
+      );
+    },
+  );
+});
+
+describe("check_kubeconfig", () => {
+  /** kubectl's own layout (`kubectl config view --raw`), with a quoted current-context. */
+  const KUBECTL_LAYOUT = `apiVersion: v1
+clusters:
+- cluster:
+    server: https://api.k8s-dev.k8s.internal:6443
+  name: k8s-dev
+contexts:
+- context:
+    cluster: k8s-dev
+    namespace: kube-system
+    user: admin
+  name: admin@k8s-dev
+current-context: "admin@k8s-dev"
+kind: Config
+users:
+- name: admin
+  user: {}
+`;
+  const cases: [string, string, string][] = [
+    ["kubectl's layout with a quoted current-context", KUBECTL_LAYOUT, ""],
+    [
+      "a current-context that names no context",
+      KUBECTL_LAYOUT.replace('"admin@k8s-dev"', "other@k8s-dev"),
+      'its current-context "other@k8s-dev" names no context in it',
+    ],
+    [
+      "an empty current-context",
+      KUBECTL_LAYOUT.replace('"admin@k8s-dev"', '""'),
+      "it has no current-context",
+    ],
+    ["a file that is no kubeconfig", "apiVersion: v1\nkind: Pod\n", "it is not a kubeconfig"],
+  ];
+  for (const [what, text, problem] of cases) {
+    sandboxTest(`${problem ? "refuses" : "accepts"} ${what}`, async (sb) => {
+      sb.write("/kubeconfig", text, 0o600);
+      const r = await sb.run(libScript('check_kubeconfig "$SYSROOT/kubeconfig" "the test file"'));
+      expect(r.code).toBe(problem ? 1 : 0);
+      expect(r.stderr).toContain(problem);
+    });
+  }
 });
 
 describe("redaction", () => {

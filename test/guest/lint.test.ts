@@ -25,8 +25,16 @@ import {
 const RENDERED: ReadonlyArray<readonly [string, string]> = [
   ["wait-ready", steps.renderWaitReady({ timeoutSeconds: 900 })],
   ["prepare", steps.renderPrepare(prepareCriDockerdInputs)],
+  ["bastion-tools", steps.renderBastionTools({ kubernetesVersion: "1.34.2" })],
   ["init", steps.renderInit(initInputs)],
-  ["creds", steps.renderCreds({ joinRole: "control-plane", tokenTtl: "2h" })],
+  [
+    "etcd-prune",
+    steps.renderEtcdPrune({
+      controlPlaneIps: ["192.0.2.10", "192.0.2.11", "192.0.2.12"],
+      apiEndpointHost: "api.k8s-test.k8s.internal",
+      apiWaitSeconds: 300,
+    }),
+  ],
   ["join", steps.renderJoin(joinInputs("control-plane"))],
   [
     "register-node",
@@ -40,11 +48,11 @@ const RENDERED: ReadonlyArray<readonly [string, string]> = [
       timeoutSeconds: 900,
     }),
   ],
-  ["kubeconfig", steps.renderKubeconfig()],
   [
     "remove-node",
     steps.renderRemoveNode({
       nodeName: "ip-192-0-2-12",
+      nodeIp: "192.0.2.12",
       role: "control-plane",
       drainTimeoutSeconds: 120,
       apiWaitSeconds: 60,

@@ -1,7 +1,10 @@
 /**
  * Realistic inputs for the guest scripts: RFC 5737 addresses, an NLB-like DNS name, short kubeadm
- * documents with the placeholders the scripts fill in, and fake but recognisable secrets.
+ * documents with the placeholder the join fills in, kubeconfigs in the layout the program writes
+ * (render/kubeconfigs.ts: the `yaml` library's), and fake but recognisable secrets.
  */
+import { stringify } from "yaml";
+
 import { renderSecretBundle } from "../../render/script";
 import type { CniInputs, InitInputs, JoinInputs, PrepareInputs } from "../../render/steps";
 
@@ -9,13 +12,15 @@ export const API_HOST = "dev-api-0123456789.elb.us-east-1.amazonaws.com";
 /** The fixed private name of the API (a Route 53 private-zone alias of the internal NLB). */
 export const API_NAME = "api.k8s-dev.k8s.internal";
 export const CP0_IP = "192.0.2.10";
+/** The joining node's private IP (its name below), between cp-0 and cp-2. */
+export const NODE_IP = "192.0.2.11";
+export const CP2_IP = "192.0.2.12";
 /** The joining node's Kubernetes name (its private DNS name); the kubectl double's default node. */
 export const NODE_NAME = "ip-192-0-2-11.ec2.internal";
 export const CONTAINERD_SOCKET = "unix:///run/containerd/containerd.sock";
 export const CRI_DOCKERD_SOCKET = "unix:///run/cri-dockerd.sock";
-/** 64 hex characters, as `kubeadm certs certificate-key` prints. */
-export const CERT_KEY = "9f2c4be1d07a3e58c6b19f0d2a7e4c3b8d5f6a1e0b9c8d7e6f5a4b3c2d1e0f9a";
-export const TOKEN = "k8saws.0123456789abcdef";
+/** The bootstrap token the kubeadm double's init prints (its bootstrap-token phase makes one). */
+export const INIT_TOKEN = "abcdef.0123456789abcdef";
 
 export const prepareInputs: PrepareInputs = {
   role: "control-plane",
@@ -36,8 +41,8 @@ export const prepareCriDockerdInputs: PrepareInputs = {
 
 const INIT_CONFIG = `apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
-certificateKey: __CERTIFICATE_KEY__
 nodeRegistration:
+  name: ip-192-0-2-10.ec2.internal
   criSocket: ${CONTAINERD_SOCKET}
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
@@ -55,40 +60,50 @@ export const initInputs: InitInputs = {
   timeoutSeconds: 600,
 };
 
-function joinConfig(controlPlane: boolean, apiEndpointHost: string): string {
+/** A JoinConfiguration as render/kubeadmConfig.ts writes it (the placeholder double-quoted). */
+export function joinConfig(controlPlane: boolean): string {
   const lines = [
     "apiVersion: kubeadm.k8s.io/v1beta4",
     "kind: JoinConfiguration",
     "discovery:",
-    "  bootstrapToken:",
-    `    apiServerEndpoint: ${apiEndpointHost}:6443`,
-    "    token: __BOOTSTRAP_TOKEN__",
-    "    caCertHashes:",
-    "      - sha256:7b1c6e2f0d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c",
-    "  tlsBootstrapToken: __BOOTSTRAP_TOKEN__",
+    "  file:",
+    '    kubeConfigPath: "__DISCOVERY_FILE__"',
     "nodeRegistration:",
+    `  name: ${NODE_NAME}`,
     `  criSocket: ${CONTAINERD_SOCKET}`,
+    "  kubeletExtraArgs:",
+    "    - name: node-ip",
+    `      value: ${NODE_IP}`,
   ];
   if (controlPlane) {
-    lines.push("controlPlane:", "  certificateKey: __CERTIFICATE_KEY__");
+    lines.push(
+      "controlPlane:",
+      "  localAPIEndpoint:",
+      `    advertiseAddress: ${NODE_IP}`,
+      "    bindPort: 6443",
+    );
   }
   return lines.join("\n") + "\n";
 }
 
-/** A join's inputs; apiEndpointHost is the endpoint's host (API_NAME: the fixed private name). */
+/**
+ * A join's inputs; apiEndpointHost is the endpoint's host (API_NAME: the fixed private name). A
+ * control plane tries cp-0, then cp-2.
+ */
 export function joinInputs(
   role: "control-plane" | "worker",
   apiEndpointHost: string = API_HOST,
+  controlPlaneIps: readonly string[] = role === "control-plane" ? [CP0_IP, CP2_IP] : [],
 ): JoinInputs {
   return {
     role,
-    joinConfig: joinConfig(role === "control-plane", apiEndpointHost),
+    joinConfig: joinConfig(role === "control-plane"),
     criSocket: CONTAINERD_SOCKET,
     apiEndpointHost,
     apiEndpointPort: 6443,
-    bootstrapApiIp: CP0_IP,
-    timeoutSeconds: 600,
+    controlPlaneIps,
     nodeName: NODE_NAME,
+    timeoutSeconds: 600,
   };
 }
 
@@ -135,22 +150,90 @@ export const PKI_SECRETS: Readonly<Record<string, string>> = {
   "pki/sa.pub": "-----BEGIN PUBLIC KEY-----\nFAKE-SA-PUB\n-----END PUBLIC KEY-----\n",
 };
 
+const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
+
+/** The client keys of the kubeconfigs, base64 as they appear in the files. */
+const NODE_CLIENT_KEY = base64(
+  "-----BEGIN EC PRIVATE KEY-----\nSECRET-NODE-CLIENT-KEY\n-----END EC PRIVATE KEY-----\n",
+);
+const ADMIN_CLIENT_KEY = base64(
+  "-----BEGIN EC PRIVATE KEY-----\nSECRET-ADMIN-CLIENT-KEY\n-----END EC PRIVATE KEY-----\n",
+);
+
+/** A kubeconfig in the program's layout (one cluster, context and user; current-context set). */
+function kubeconfig(server: string, userName: string, clientKey: string): string {
+  const context = `${userName}@k8s-dev`;
+  return stringify(
+    {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        {
+          name: "k8s-dev",
+          cluster: { "certificate-authority-data": base64(PKI_SECRETS["pki/ca.crt"]!), server },
+        },
+      ],
+      contexts: [{ name: context, context: { cluster: "k8s-dev", user: userName } }],
+      "current-context": context,
+      users: [
+        {
+          name: userName,
+          user: {
+            "client-certificate-data": base64(
+              `-----BEGIN CERTIFICATE-----\nFAKE-CERT-FOR-${userName}\n-----END CERTIFICATE-----\n`,
+            ),
+            "client-key-data": clientKey,
+          },
+        },
+      ],
+      preferences: {},
+    },
+    { lineWidth: 0 },
+  );
+}
+
+/** A node's discovery kubeconfig: a system:node:<name> client certificate, server = the endpoint. */
+export function discoveryConf(apiEndpointHost: string = API_HOST, nodeName = NODE_NAME): string {
+  return kubeconfig(`https://${apiEndpointHost}:6443`, `system:node:${nodeName}`, NODE_CLIENT_KEY);
+}
+
+/** The program's cluster-admin kubeconfig for the bastion steps (server = the fixed API name). */
+export const CLUSTER_KUBECONFIG = kubeconfig(
+  `https://${API_NAME}:6443`,
+  "kubeadm-aws-admin",
+  ADMIN_CLIENT_KEY,
+);
+
 /** The secret values a test must never find in output. */
 export const SECRET_MARKERS = [
-  CERT_KEY,
-  TOKEN,
+  INIT_TOKEN,
   "SECRET-CLUSTER-CA-KEY",
   "SECRET-FRONT-PROXY-CA-KEY",
   "SECRET-ETCD-CA-KEY",
   "SECRET-SERVICE-ACCOUNT-KEY",
+  NODE_CLIENT_KEY,
+  ADMIN_CLIENT_KEY,
 ];
 
 export function initBundle(overrides: Record<string, string> = {}): string {
-  return renderSecretBundle({ ...PKI_SECRETS, "certificate-key": CERT_KEY, ...overrides });
+  return renderSecretBundle({ ...PKI_SECRETS, ...overrides });
 }
 
-export function joinBundle(role: "control-plane" | "worker"): string {
+/** A join's stdin: the discovery file, and for a control plane the shared CA files. */
+export function joinBundle(
+  role: "control-plane" | "worker",
+  apiEndpointHost: string = API_HOST,
+  overrides: Record<string, string> = {},
+): string {
+  const discovery = { "discovery.conf": discoveryConf(apiEndpointHost) };
   return renderSecretBundle(
-    role === "control-plane" ? { token: TOKEN, "certificate-key": CERT_KEY } : { token: TOKEN },
+    role === "control-plane"
+      ? { ...PKI_SECRETS, ...discovery, ...overrides }
+      : { ...discovery, ...overrides },
   );
+}
+
+/** The stdin of the steps that run on the bastion: the program's kubeconfig. */
+export function clusterBundle(kubeconfigText: string = CLUSTER_KUBECONFIG): string {
+  return renderSecretBundle({ kubeconfig: kubeconfigText });
 }

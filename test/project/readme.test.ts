@@ -12,7 +12,9 @@ const USER_KEYS = CONFIG_KEYS.flatMap((key) =>
     ? ["count", "instanceType", "rootVolumeSizeGiB"].map((f) => `${key}.${f}`)
     : key === "bastion"
       ? ["bastion.instanceType"]
-      : [key],
+      : key === "adminKubeconfig"
+        ? ["adminKubeconfig.validityDays", "adminKubeconfig.renewBeforeDays"]
+        : [key],
 );
 
 /** The rows of the table under "What changing each key does on a running cluster". */

@@ -1,7 +1,6 @@
-import { parse, parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "yaml";
 import {
-  BOOTSTRAP_TOKEN_PLACEHOLDER,
-  CERTIFICATE_KEY_PLACEHOLDER,
+  DISCOVERY_FILE_PLACEHOLDER,
   CRI_SOCKETS,
   type ClusterConfiguration,
   type ClusterSettings,
@@ -18,7 +17,6 @@ import {
 } from "../../render/kubeadmConfig";
 
 const ENDPOINT_HOST = "api-0123456789.elb.us-east-1.amazonaws.com";
-const CA_HASH = `sha256:${"a".repeat(64)}`;
 
 function cluster(overrides: Partial<ClusterSettings> = {}): ClusterSettings {
   return {
@@ -122,16 +120,14 @@ describe("renderInitConfig with v1beta4 (Kubernetes 1.34)", () => {
     ]);
   });
 
-  test("InitConfiguration carries the certificate key placeholder and this node's endpoint", () => {
+  test("InitConfiguration carries this node's endpoint and no certificate key (nothing is uploaded)", () => {
     const init = byKind(docs, "InitConfiguration");
     expect(Object.keys(init).sort()).toEqual([
       "apiVersion",
-      "certificateKey",
       "kind",
       "localAPIEndpoint",
       "nodeRegistration",
     ]);
-    expect(init.certificateKey).toBe(CERTIFICATE_KEY_PLACEHOLDER);
     expect(init.localAPIEndpoint).toEqual({ advertiseAddress: "192.0.2.10", bindPort: 6443 });
   });
 
@@ -144,7 +140,7 @@ describe("renderInitConfig with v1beta4 (Kubernetes 1.34)", () => {
     });
   });
 
-  test("does not emit bootstrap tokens: joins use fresh tokens", () => {
+  test("does not emit bootstrap tokens: joins use credentials the program minted", () => {
     expect(byKind(docs, "InitConfiguration")).not.toHaveProperty("bootstrapTokens");
   });
 
@@ -244,7 +240,7 @@ describe("CRI sockets", () => {
       const settings = cluster({ criSocket: socket });
       const init = byKind(parseDocs(renderInitConfig(settings, CP0)), "InitConfiguration");
       const join = byKind(
-        parseDocs(renderJoinConfig(settings, WORKER, "worker", CA_HASH)),
+        parseDocs(renderJoinConfig(settings, WORKER, "worker")),
         "JoinConfiguration",
       );
       expect(init.nodeRegistration.criSocket).toBe(socket);
@@ -266,19 +262,13 @@ describe("renderJoinConfig", () => {
   ])("control-plane join for %s uses %s", (version, apiVersion, kubeletExtraArgs) => {
     const node = { nodeName: "ip-192-0-2-11.ec2.internal", advertiseAddress: "192.0.2.11" };
     const docs = parseDocs(
-      renderJoinConfig(cluster({ kubernetesVersion: version }), node, "control-plane", CA_HASH),
+      renderJoinConfig(cluster({ kubernetesVersion: version }), node, "control-plane"),
     );
     expect(docs).toHaveLength(1);
     expect(docs[0]).toEqual({
       apiVersion,
       kind: "JoinConfiguration",
-      discovery: {
-        bootstrapToken: {
-          apiServerEndpoint: `${ENDPOINT_HOST}:6443`,
-          token: BOOTSTRAP_TOKEN_PLACEHOLDER,
-          caCertHashes: [CA_HASH],
-        },
-      },
+      discovery: { file: { kubeConfigPath: DISCOVERY_FILE_PLACEHOLDER } },
       nodeRegistration: {
         name: "ip-192-0-2-11.ec2.internal",
         criSocket: CRI_SOCKETS.containerd,
@@ -286,7 +276,6 @@ describe("renderJoinConfig", () => {
       },
       controlPlane: {
         localAPIEndpoint: { advertiseAddress: "192.0.2.11", bindPort: 6443 },
-        certificateKey: CERTIFICATE_KEY_PLACEHOLDER,
       },
     });
   });
@@ -294,75 +283,35 @@ describe("renderJoinConfig", () => {
   test.each([
     ["1.34.2", [{ name: "node-ip", value: "198.51.100.20" }]],
     ["1.30.14", { "node-ip": "198.51.100.20" }],
-  ])("worker join for %s has no controlPlane and no certificate key", (version, extraArgs) => {
-    const text = renderJoinConfig(
-      cluster({ kubernetesVersion: version }),
-      WORKER,
-      "worker",
-      CA_HASH,
-    );
-    expect(text).not.toContain(CERTIFICATE_KEY_PLACEHOLDER);
-    expect(text).not.toContain("certificateKey");
-    const join = byKind(parseDocs(text), "JoinConfiguration");
-    expect(join).not.toHaveProperty("controlPlane");
-    expect(join.discovery).toEqual({
-      bootstrapToken: {
-        apiServerEndpoint: `${ENDPOINT_HOST}:6443`,
-        token: BOOTSTRAP_TOKEN_PLACEHOLDER,
-        caCertHashes: [CA_HASH],
-      },
-    });
-    expect(join.nodeRegistration).toEqual({
-      name: WORKER.nodeName,
-      criSocket: CRI_SOCKETS.containerd,
-      kubeletExtraArgs: extraArgs,
-    });
-  });
-
-  test("normalises an upper-case hex hash to lower case", () => {
-    const join = byKind(
-      parseDocs(renderJoinConfig(cluster(), WORKER, "worker", `sha256:${"AB".repeat(32)}`)),
-      "JoinConfiguration",
-    );
-    expect(join.discovery.bootstrapToken.caCertHashes).toEqual([`sha256:${"ab".repeat(32)}`]);
-  });
-
-  test.each([
-    "a".repeat(64),
-    `sha256:${"a".repeat(63)}`,
-    `sha256:${"g".repeat(64)}`,
-    `md5:${"a".repeat(32)}`,
-    "",
-  ])("rejects the CA hash %j", (hash) => {
-    expect(() => renderJoinConfig(cluster(), WORKER, "worker", hash)).toThrow(
-      /caCertHash must be "sha256:" followed by 64 hex digits/,
-    );
-  });
+  ])(
+    "worker join for %s has no controlPlane, no token and no certificate key",
+    (version, extraArgs) => {
+      const text = renderJoinConfig(cluster({ kubernetesVersion: version }), WORKER, "worker");
+      expect(text).not.toContain("certificateKey");
+      expect(text).not.toContain("token");
+      const join = byKind(parseDocs(text), "JoinConfiguration");
+      expect(join).not.toHaveProperty("controlPlane");
+      expect(join.discovery).toEqual({ file: { kubeConfigPath: DISCOVERY_FILE_PLACEHOLDER } });
+      expect(join.nodeRegistration).toEqual({
+        name: WORKER.nodeName,
+        criSocket: CRI_SOCKETS.containerd,
+        kubeletExtraArgs: extraArgs,
+      });
+    },
+  );
 });
 
-describe("placeholders", () => {
-  // A certificate key like 1111111111e222... or a token like 123456.7890123456789012 is a
-  // YAML number when unquoted, and kubeadm would fail to read it into a string field.
-  const numericKey = `${"1".repeat(10)}e${"2".repeat(53)}`;
-  const numericToken = "123456.7890123456789012";
-
-  test("the fixtures would be YAML numbers if they were not quoted", () => {
-    expect(typeof parse(`certificateKey: ${numericKey}`).certificateKey).toBe("number");
-    expect(typeof parse(`token: ${numericToken}`).token).toBe("number");
-  });
-
-  test("are double-quoted so the substituted secret stays a string", () => {
-    const init = renderInitConfig(cluster(), CP0);
-    expect(init).toContain(`certificateKey: "${CERTIFICATE_KEY_PLACEHOLDER}"`);
-    const substituted = init.replace(CERTIFICATE_KEY_PLACEHOLDER, numericKey);
-    expect(byKind(parseDocs(substituted), "InitConfiguration").certificateKey).toBe(numericKey);
-
-    const join = renderJoinConfig(cluster(), CP0, "control-plane", CA_HASH)
-      .replace(CERTIFICATE_KEY_PLACEHOLDER, numericKey)
-      .replace(BOOTSTRAP_TOKEN_PLACEHOLDER, numericToken);
-    const parsed = byKind(parseDocs(join), "JoinConfiguration");
-    expect(parsed.discovery.bootstrapToken.token).toBe(numericToken);
-    expect(parsed.controlPlane?.certificateKey).toBe(numericKey);
+describe("the discovery file placeholder", () => {
+  test("is double-quoted, so any path the step fills in stays a YAML string", () => {
+    const join = renderJoinConfig(cluster(), WORKER, "worker");
+    expect(join).toContain(`kubeConfigPath: "${DISCOVERY_FILE_PLACEHOLDER}"`);
+    const filled = join.replace(
+      DISCOVERY_FILE_PLACEHOLDER,
+      "/run/kubeadm-aws/join.x1/discovery.conf",
+    );
+    expect(byKind(parseDocs(filled), "JoinConfiguration").discovery.file.kubeConfigPath).toBe(
+      "/run/kubeadm-aws/join.x1/discovery.conf",
+    );
   });
 });
 
@@ -372,10 +321,16 @@ describe("input validation", () => {
     ["an IPv6 pod subnet", { podSubnet: "fd00::/64" }, /podSubnet must be an IPv4 CIDR/],
     ["a service subnet without prefix", { serviceSubnet: "10.96.0.0" }, /serviceSubnet must be/],
     ["an empty cluster name", { clusterName: "" }, /clusterName must be/],
-    ["an endpoint without port", { controlPlaneEndpoint: ENDPOINT_HOST }, /controlPlaneEndpoint/],
   ])("rejects %s", (_what, settings, message) => {
     expect(() => renderInitConfig(cluster(settings), CP0)).toThrow(message);
-    expect(() => renderJoinConfig(cluster(settings), WORKER, "worker", CA_HASH)).toThrow(message);
+    expect(() => renderJoinConfig(cluster(settings), WORKER, "worker")).toThrow(message);
+  });
+
+  // A join reads controlPlaneEndpoint from the cluster's kubeadm-config, not from its own file.
+  test("init rejects an endpoint without port", () => {
+    expect(() => renderInitConfig(cluster({ controlPlaneEndpoint: ENDPOINT_HOST }), CP0)).toThrow(
+      /controlPlaneEndpoint/,
+    );
   });
 
   test.each<[string, NodeSettings, RegExp]>([
@@ -385,7 +340,7 @@ describe("input validation", () => {
     ["an out-of-range address", { ...CP0, advertiseAddress: "192.0.2.256" }, /advertiseAddress/],
   ])("rejects a node with %s", (_what, node, message) => {
     expect(() => renderInitConfig(cluster(), node)).toThrow(message);
-    expect(() => renderJoinConfig(cluster(), node, "control-plane", CA_HASH)).toThrow(message);
+    expect(() => renderJoinConfig(cluster(), node, "control-plane")).toThrow(message);
   });
 });
 
@@ -395,7 +350,6 @@ describe("exact text", () => {
       [
         "apiVersion: kubeadm.k8s.io/v1beta4",
         "kind: InitConfiguration",
-        'certificateKey: "__CERTIFICATE_KEY__"',
         "localAPIEndpoint:",
         "  advertiseAddress: 192.0.2.10",
         "  bindPort: 6443",
@@ -439,18 +393,14 @@ describe("exact text", () => {
         cluster({ kubernetesVersion: "1.30.14", criSocket: CRI_SOCKETS["cri-dockerd"] }),
         CP0,
         "control-plane",
-        CA_HASH,
       ),
     ).toBe(
       [
         "apiVersion: kubeadm.k8s.io/v1beta3",
         "kind: JoinConfiguration",
         "discovery:",
-        "  bootstrapToken:",
-        `    apiServerEndpoint: ${ENDPOINT_HOST}:6443`,
-        '    token: "__BOOTSTRAP_TOKEN__"',
-        "    caCertHashes:",
-        `      - ${CA_HASH}`,
+        "  file:",
+        '    kubeConfigPath: "__DISCOVERY_FILE__"',
         "nodeRegistration:",
         "  name: ip-192-0-2-10.ec2.internal",
         "  criSocket: unix:///run/cri-dockerd.sock",
@@ -460,7 +410,6 @@ describe("exact text", () => {
         "  localAPIEndpoint:",
         "    advertiseAddress: 192.0.2.10",
         "    bindPort: 6443",
-        '  certificateKey: "__CERTIFICATE_KEY__"',
         "",
       ].join("\n"),
     );
