@@ -8,10 +8,14 @@
  *      gone from the API);
  *      the API's fixed private name in the outputs and the kubeconfig, the bastion answering SSH
  *      and no node's public address doing so;
- *   4. a create-only change (`cni`) is refused by `preview` before anything is touched, naming
+ *   4. no node is special: the admin kubeconfig is the program's own (a client certificate in
+ *      kubeadm:cluster-admins, valid for a year); `up --replace` of cp-0's instance (the only
+ *      control plane) converges in one run: the new instance joins, the old Node goes, init does
+ *      not run again, and the cluster answers through the same kubeconfig;
+ *   5. a create-only change (`cni`) is refused by `preview` before anything is touched, naming
  *      the key and both values; the kubeconfig output survives every update;
- *   5. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
- *      command on the nodes (no removal step's log appears in its output).
+ *   6. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
+ *      command anywhere (no removal step's log appears in its output).
  *
  * Opt-in, since it creates billed resources (about 30-45 minutes of 3-4 small instances and an
  * NLB): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials and `kubectl` on PATH. The Pulumi
@@ -21,6 +25,7 @@
  * whose name says what is missing.
  */
 import * as crypto from "crypto";
+import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -32,6 +37,7 @@ import {
   PulumiCommand,
   Stack,
 } from "@pulumi/pulumi/automation";
+import { parse } from "yaml";
 import { projectCli } from "../../tools/pulumiCli";
 import { Kubectl, NodeState, onPath, waitForReadyNodes, waitUntil } from "./kube";
 import { awsCredentialsSource } from "./prerequisites";
@@ -96,6 +102,22 @@ const nodeNamesOf = (outputs: OutputMap): string[] =>
   (outputs.nodes!.value as NodeOutput[]).map((n) => n.nodeName).sort();
 
 const namesOf = (nodes: readonly NodeState[]): string[] => nodes.map((n) => n.name).sort();
+
+/** The admin kubeconfig's client certificate, parsed. */
+function adminCertificate(kubeconfig: string): X509Certificate {
+  const user = parse(kubeconfig).users[0].user;
+  return new X509Certificate(Buffer.from(user["client-certificate-data"], "base64"));
+}
+
+/** The URN of the stack's resource of TYPE whose name ends with SUFFIX. */
+async function urnOf(stack: Stack, type: string, suffix: string): Promise<string> {
+  const state = await stack.exportStack();
+  const found = (state.deployment.resources as { urn: string; type: string }[]).filter(
+    (r) => r.type === type && r.urn.endsWith(suffix),
+  );
+  expect(found.map((r) => r.urn)).toHaveLength(1);
+  return found[0]!.urn;
+}
 
 /** Whether a TCP connection to host:port succeeds within 5 s (a dropped SYN times out). */
 function tcpAnswers(host: string, port: number): Promise<boolean> {
@@ -242,12 +264,26 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         budget.abort();
       }, WORK_BUDGET_MS);
 
-      const up = async (stack: Stack, workerCount: number): Promise<OutputMap> => {
+      let printed = "";
+      const up = async (
+        stack: Stack,
+        workerCount: number,
+        replace: string[] = [],
+      ): Promise<OutputMap> => {
         await stack.setAllConfig(stackConfig(stackName, region, workerCount));
-        log(stackName, `up with ${CONTROL_PLANE.count} control plane + ${workerCount} workers`);
-        const result = await stack.up({ onOutput, signal: budget.signal });
+        log(
+          stackName,
+          `up with ${CONTROL_PLANE.count} control plane + ${workerCount} workers` +
+            (replace.length ? `, replacing ${replace.join(", ")}` : ""),
+        );
+        printed = "";
+        const result = await stack.up({
+          onOutput: (out) => ((printed += out), onOutput(out)),
+          signal: budget.signal,
+          replace,
+        });
         expect(result.summary.result).toBe("succeeded");
-        // An update never empties the kubeconfig (its step prints it again).
+        // An update never empties the kubeconfig (the program computes it).
         expect(String(result.outputs.kubeconfig?.value ?? "")).toContain("kind: Config");
         return result.outputs;
       };
@@ -295,6 +331,31 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
           if (node.publicIp) expect(await tcpAnswers(node.publicIp, 22)).toBe(false);
         }
 
+        // No node is special: the kubeconfig is the program's own, in kubeadm:cluster-admins.
+        const admin = adminCertificate(outputs.kubeconfig!.value as string);
+        expect(admin.subject).toContain("O=kubeadm:cluster-admins");
+        expect(admin.subject).not.toContain("system:masters");
+        const lifetimeDays = (Date.parse(admin.validTo) - Date.parse(admin.validFrom)) / 86_400_000;
+        expect(Math.round(lifetimeDays)).toBe(365);
+        expect(Date.parse(outputs.kubeconfigExpiry!.value as string)).toBeGreaterThan(Date.now());
+
+        // Replace cp-0, the only control plane, in one `up`: the new instance joins the cluster
+        // (init does not run again), then the old Node goes; the same kubeconfig keeps working.
+        const oldCp0 = (outputs.nodes!.value as NodeOutput[]).find((n) =>
+          n.name.endsWith("-cp-0"),
+        )!;
+        const cp0Urn = await urnOf(stack, "aws:ec2/instance:Instance", "-nodes-cp-0");
+        outputs = await up(stack, WORKERS.count, [cp0Urn]);
+        const newCp0 = (outputs.nodes!.value as NodeOutput[]).find((n) =>
+          n.name.endsWith("-cp-0"),
+        )!;
+        expect(newCp0.nodeName).not.toBe(oldCp0.nodeName);
+        expect(printed).not.toContain("running kubeadm init");
+        expect(printed).toContain("[remove-node]");
+        nodes = await waitForReadyNodes(kubectl, expected);
+        expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+        expect(namesOf(nodes)).not.toContain(oldCp0.nodeName);
+
         // 4. One worker more.
         outputs = await up(stack, WORKERS.count + 1);
         nodes = await waitForReadyNodes(kubectl, expected + 1);
@@ -313,7 +374,7 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         nodes = await waitForReadyNodes(kubectl, expected);
         expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
 
-        // 6. A create-only change is refused before anything is touched, naming both values.
+        // 7. A create-only change is refused before anything is touched, naming both values.
         await stack.setConfig("kubeadm-aws:cni", { value: "calico" });
         await expect(stack.preview({ onOutput })).rejects.toThrow(
           /cni is create-only: this cluster was built with flannel and the stack now says calico/,

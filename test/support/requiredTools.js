@@ -10,6 +10,7 @@ const TOOLS = [
   ["shellcheck", "every rendered guest script is linted", "shellcheck"],
   ["fuser", "the apt lock tests find lock holders with it", "psmisc"],
   ["bash", "the guest scripts run in it", "bash"],
+  ["openssl", "the mock cloud issues real certificates for the credential tests", "openssl"],
   // An absolute path: /usr/sbin is not on an ordinary user's PATH on Debian.
   ["/usr/sbin/sshd", "the real sshd -t checks the bastion's sshd settings", "openssh-server"],
 ];
