@@ -29,6 +29,8 @@ export interface BastionArgs {
   readonly securityGroupId: pulumi.Input<string>;
   readonly keyName: pulumi.Input<string>;
   readonly images: MachineImages;
+  /** An instance profile without permissions (components/instanceProfiles.ts). */
+  readonly instanceProfile: pulumi.Input<string>;
 }
 
 export class Bastion extends pulumi.ComponentResource {
@@ -60,6 +62,7 @@ export class Bastion extends pulumi.ComponentResource {
         userData: renderBastionUserData(),
         userDataReplaceOnChange: false,
         metadataOptions: IMDS_V2_ONLY,
+        iamInstanceProfile: args.instanceProfile,
         rootBlockDevice: encryptedRoot(8),
         tags,
         volumeTags: tags,

@@ -84,7 +84,12 @@ export async function createKubeadmCluster(
   }
   return new KubeadmCluster(
     resolved.clusterName,
-    { config: resolved, preflight: checked, adminCredential },
+    {
+      config: resolved,
+      preflight: checked,
+      adminCredential,
+      awsProfile: new pulumi.Config("aws").get("profile"),
+    },
     options.opts,
   );
 }

@@ -17,6 +17,8 @@ import { buildRecord, DeploymentRecord } from "../config/deploymentRecord";
 import { sshUserFor } from "../config/images";
 import { renderKubeconfig } from "../render/kubeconfigs";
 import { Bastion } from "./bastionHost";
+import { cloudSweep } from "./cloudSweep";
+import { InstanceProfiles } from "./instanceProfiles";
 import { createBootstrap } from "./bootstrap/createBootstrap";
 import { ClusterApi } from "./clusterApi";
 import { ADMIN_USER, ClientCertificate, issueClusterAdmins, OPERATIONS_USER } from "./credentials";
@@ -37,7 +39,12 @@ export interface KubeadmClusterArgs {
    * deployment record; createKubeadmCluster computes it. Absent: a first issue, now.
    */
   readonly adminCredential?: AdminCredentialPlan;
+  /** The stack's `aws:profile`, for the destroy sweep's own AWS calls. */
+  readonly awsProfile?: string;
 }
+
+/** How long a destroy's sweep waits for AWS to let go of interfaces and volumes. */
+const SWEEP_TIMEOUT_SECONDS = 600;
 
 /** What the stack exports for each node. */
 export interface NodeSummary {
@@ -111,6 +118,29 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     );
     const sg = this.network.securityGroups.ids;
     const images = new MachineImages(this);
+    const aws = config.cloudProvider === "aws";
+    const profiles = new InstanceProfiles(
+      `${name}-iam`,
+      {
+        clusterName: config.clusterName,
+        region: args.preflight.region,
+        vpcId: this.network.vpcId,
+        cloudControllers: aws,
+      },
+      { parent: this },
+    );
+    // Deleted after the nodes and the bastion, before the network: what Kubernetes left in AWS.
+    const sweep = aws
+      ? cloudSweep(`${name}-aws-sweep`, {
+          clusterName: config.clusterName,
+          region: args.preflight.region,
+          vpcId: this.network.vpcId,
+          profile: args.awsProfile,
+          timeoutSeconds: SWEEP_TIMEOUT_SECONDS,
+          dependsOn: this.network.cloudResourceScope,
+          parent: this,
+        })
+      : undefined;
 
     this.machines = new Nodes(
       `${name}-nodes`,
@@ -128,15 +158,19 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           architecture: args.preflight.controlPlaneArch,
           securityGroupIds: [sg.nodes!, sg.controlPlane!],
           zoneIndexes: placement.controlPlane,
+          instanceProfile: profiles.names.controlPlane,
+          metadataHopLimit: aws ? 2 : 1,
         },
         workers: {
           ...config.workers,
           architecture: args.preflight.workerArch,
           securityGroupIds: [sg.nodes!],
           zoneIndexes: placement.workers,
+          instanceProfile: profiles.names.workers,
+          metadataHopLimit: 1,
         },
       },
-      { parent: this },
+      { parent: this, dependsOn: sweep ? [sweep] : [] },
     );
     this.bastion = new Bastion(
       `${name}-bastion`,
@@ -150,8 +184,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         securityGroupId: sg.bastion!,
         keyName: this.machines.keyName,
         images,
+        instanceProfile: profiles.names.bastion,
       },
-      { parent: this },
+      { parent: this, dependsOn: sweep ? [sweep] : [] },
     );
     this.api = new ClusterApi(
       `${name}-api`,
@@ -219,6 +254,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       networkPath: [...this.network.pathResources, ...this.bastion.pathResources],
       apiPath: this.api.workerPath,
       clusterAnchor: this.network.vpc,
+      region: args.preflight.region,
       parent: this,
     });
     this.bootstrapCommands = bootstrap.commands;

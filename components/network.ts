@@ -19,7 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { edgeSubnetCidr, nodeSubnetCidr } from "../config/cidr";
 import type { CniName, NatGatewayMode, Topology } from "../config/clusterConfig";
 import { createNatGateways } from "./natGateways";
-import { clusterTags, typeToken } from "./naming";
+import { clusterTags, kubernetesClusterTag, subnetRoleTags, typeToken } from "./naming";
 import { createSecurityGroupRules, SecurityGroups } from "./securityGroupRules";
 
 export interface NetworkArgs {
@@ -44,6 +44,14 @@ export class Network extends pulumi.ComponentResource {
   public readonly nodeSubnetIds: pulumi.Output<string>[];
   /** Node subnet CIDRs, by zone index. */
   public readonly nodeSubnetCidrs: string[];
+  /** Every subnet (node and edge): load balancers Kubernetes makes live in them. */
+  public readonly subnets: aws.ec2.Subnet[] = [];
+  /**
+   * What the load balancers and volumes Kubernetes makes live in, or hold on to: the VPC, its
+   * subnets and security groups, and the internet gateway (a public load balancer's addresses
+   * keep it from detaching). The destroy sweep runs before any of these go.
+   */
+  public readonly cloudResourceScope: pulumi.Resource[];
   /** Public subnets, by zone index: the bastion's and the public load balancer's. */
   public readonly publicSubnetIds: pulumi.Output<string>[];
   public readonly availabilityZones: readonly string[];
@@ -96,10 +104,15 @@ export class Network extends pulumi.ComponentResource {
           availabilityZone: az,
           cidrBlock: cidr,
           mapPublicIpOnLaunch: isPublic,
-          tags: tags({ Name: `${args.clusterName}-${kind}-${az}` }),
+          tags: tags({
+            Name: `${args.clusterName}-${kind}-${az}`,
+            ...kubernetesClusterTag(args.clusterName),
+            ...subnetRoleTags(isPublic, kind === "nodes"),
+          }),
         },
         parent,
       );
+      this.subnets.push(s);
       if (isPublic) {
         path.push(
           new aws.ec2.RouteTableAssociation(
@@ -147,6 +160,7 @@ export class Network extends pulumi.ComponentResource {
       parent: this,
     });
     this.pathResources = [...path, ...this.securityGroups.rules.values()];
+    this.cloudResourceScope = [vpc, igw, ...this.subnets, ...this.securityGroups.groups];
     this.vpcId = vpc.id;
     this.registerOutputs({
       vpcId: this.vpcId,

@@ -10,7 +10,7 @@ import type { NodeGroupConfig, NodeRole, OperatingSystem } from "../config/clust
 import type { Ec2Architecture } from "../config/images";
 import { encryptedRoot, IMDS_V2_ONLY } from "./instanceHardening";
 import type { MachineImages } from "./machineImages";
-import { clusterTags, typeToken } from "./naming";
+import { clusterTags, kubernetesClusterTag, typeToken } from "./naming";
 
 export type { NodeRole };
 
@@ -19,6 +19,13 @@ export interface NodeGroupArgs extends NodeGroupConfig {
   readonly securityGroupIds: pulumi.Input<string>[];
   /** Zone index of each node of the group (length = count). */
   readonly zoneIndexes: readonly number[];
+  /** The group's instance profile (components/instanceProfiles.ts). */
+  readonly instanceProfile: pulumi.Input<string>;
+  /**
+   * IMDS hops a metadata request may take: 1 keeps pods from the instance's credentials; 2 only
+   * where a controller in the pod network uses them (instanceHardening.ts).
+   */
+  readonly metadataHopLimit: 1 | 2;
 }
 
 export interface NodesArgs {
@@ -86,11 +93,13 @@ export class Nodes extends pulumi.ComponentResource {
             // Public topology: an address for egress only (the nodes' group admits nothing from
             // the internet). Private topology: none; egress goes through the NAT gateways.
             associatePublicIpAddress: args.publicAddresses,
-            metadataOptions: IMDS_V2_ONLY,
+            metadataOptions: { ...IMDS_V2_ONLY, httpPutResponseHopLimit: g.metadataHopLimit },
+            iamInstanceProfile: g.instanceProfile,
             rootBlockDevice: encryptedRoot(g.rootVolumeSizeGiB),
             tags: clusterTags(args.clusterName, {
               Name: nodeName,
               "kubeadm-aws/role": role,
+              ...kubernetesClusterTag(args.clusterName),
             }),
             volumeTags: clusterTags(args.clusterName, { Name: nodeName }),
           },

@@ -63,6 +63,11 @@ export interface RemoteStepArgs {
   readonly once?: boolean;
   /** Skip the delete script when this resource is deleted in the same operation. */
   readonly deletedWith?: pulumi.Resource;
+  /**
+   * The delete script is meant to run in a destroy (releasing what Kubernetes made in AWS): no
+   * deletedWith, and the script must succeed whatever state the cluster is in.
+   */
+  readonly runsOnDestroy?: boolean;
   /** The first SSH contact with a booting instance keeps dialling until the timeout. */
   readonly firstContact?: boolean;
   readonly createTimeout?: string;
@@ -75,7 +80,7 @@ const UPDATE_NOTICE =
   "running nodes are left as they are (see README: day-2 operations)' >&2";
 
 export function remoteStep(name: string, args: RemoteStepArgs): remote.Command {
-  if (args.deleteScript !== undefined && args.deletedWith === undefined) {
+  if (args.deleteScript !== undefined && args.deletedWith === undefined && !args.runsOnDestroy) {
     throw new Error(`${name} has a delete script but no deletedWith: a destroy would need SSH`);
   }
   const invoke = (script: pulumi.Input<string>) =>

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GroupName, groupsOf, RuleSpecArgs, securityGroupRuleSpecs } from "../config/firewallRules";
-import { clusterTags } from "./naming";
+import { clusterTags, kubernetesClusterTag } from "./naming";
 
 export { securityGroupRuleSpecs } from "../config/firewallRules";
 export type { GroupName, RuleSpec, RuleSpecArgs } from "../config/firewallRules";
@@ -15,6 +15,8 @@ export interface SecurityGroups {
   readonly ids: Readonly<Partial<Record<GroupName, pulumi.Output<string>>>>;
   /** Every rule resource, by `<group>-<key>`: the path and ports the bootstrap steps rely on. */
   readonly rules: ReadonlyMap<string, pulumi.Resource>;
+  /** The groups themselves. */
+  readonly groups: readonly pulumi.Resource[];
 }
 
 export interface CreateRulesArgs extends RuleSpecArgs {
@@ -42,7 +44,12 @@ export function createSecurityGroupRules(name: string, args: CreateRulesArgs): S
         {
           vpcId: args.vpcId,
           description: GROUP_DESCRIPTIONS[group],
-          tags: clusterTags(args.clusterName, { Name: `${args.clusterName}-${group}` }),
+          tags: clusterTags(args.clusterName, {
+            Name: `${args.clusterName}-${group}`,
+            // Exactly one group per instance carries the cluster tag: the cloud controller
+            // refuses an instance with several (it adds the load balancers' rules to that one).
+            ...(group === "nodes" ? kubernetesClusterTag(args.clusterName) : {}),
+          }),
         },
         { parent: args.parent },
       ),
@@ -70,5 +77,5 @@ export function createSecurityGroupRules(name: string, args: CreateRulesArgs): S
     );
   }
   const ids = Object.fromEntries([...groups].map(([g, sg]) => [g, sg.id]));
-  return { ids, rules };
+  return { ids, rules, groups: [...groups.values()] };
 }

@@ -39,6 +39,7 @@ export const CONFIG_KEYS = [
   "publicApi",
   "topology",
   "natGateways",
+  "cloudProvider",
   "bastion",
   "adminKubeconfig",
 ] as const;

@@ -20,6 +20,7 @@ export {
   SUPPORTED_KUBERNETES,
 } from "./defaults";
 export type {
+  CloudProvider,
   CniName,
   ContainerRuntime,
   NatGatewayMode,
@@ -27,9 +28,16 @@ export type {
   OperatingSystem,
   Topology,
 } from "./defaults";
-export { apiEndpointName, NAT_GATEWAYS, privateZoneName, TOPOLOGIES } from "./defaults";
+export {
+  apiEndpointName,
+  CLOUD_PROVIDERS,
+  NAT_GATEWAYS,
+  privateZoneName,
+  TOPOLOGIES,
+} from "./defaults";
 import { DEFAULTS } from "./defaults";
 import type {
+  CloudProvider,
   CniName,
   ContainerRuntime,
   NatGatewayMode,
@@ -71,6 +79,8 @@ export interface ClusterConfig {
   readonly topology: Topology;
   /** NAT gateways of the private topology. */
   readonly natGateways: NatGatewayMode;
+  /** aws: the AWS cloud controller manager (LoadBalancer Services) and EBS CSI driver (volumes). */
+  readonly cloudProvider: CloudProvider;
   /** The SSH hop: every remote step goes through it. */
   readonly bastion: { readonly instanceType: string };
   /** The admin client certificate the program issues: its lifetime, and when `up` renews it. */
@@ -156,6 +166,7 @@ function withDefaults(input: ClusterConfigInput, stackName: string): ClusterConf
     publicApi: input.publicApi ?? DEFAULTS.publicApi,
     topology: input.topology ?? DEFAULTS.topology,
     natGateways: input.natGateways ?? DEFAULTS.natGateways,
+    cloudProvider: input.cloudProvider ?? DEFAULTS.cloudProvider,
     bastion: { ...DEFAULTS.bastion, ...stripUndefined(input.bastion) },
     adminKubeconfig: { ...DEFAULTS.adminKubeconfig, ...stripUndefined(input.adminKubeconfig) },
   } as ClusterConfig;

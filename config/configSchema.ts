@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { cidrProblem } from "./cidr";
 import {
+  CLOUD_PROVIDERS,
   CNIS,
   CONTAINER_RUNTIMES,
   DEFAULTS,
@@ -171,6 +172,7 @@ export const configSchema = z.strictObject({
   }),
   topology: oneOf(TOPOLOGIES),
   natGateways: oneOf(NAT_GATEWAYS),
+  cloudProvider: oneOf(CLOUD_PROVIDERS),
   bastion: z.strictObject(
     {
       instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {

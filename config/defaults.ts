@@ -13,6 +13,8 @@ export const OPERATING_SYSTEMS = ["ubuntu-24.04", "ubuntu-22.04", "debian-12"] a
 export const TOPOLOGIES = ["public", "private"] as const;
 /** private topology: one NAT gateway for the cluster, or one per zone (no cross-zone egress). */
 export const NAT_GATEWAYS = ["single", "perZone"] as const;
+/** aws: the AWS cloud controller manager and the EBS CSI driver; none: neither. */
+export const CLOUD_PROVIDERS = ["aws", "none"] as const;
 
 export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
 export type CniName = (typeof CNIS)[number];
@@ -20,6 +22,7 @@ export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
 export type NodeRole = "control-plane" | "worker";
 export type Topology = (typeof TOPOLOGIES)[number];
 export type NatGatewayMode = (typeof NAT_GATEWAYS)[number];
+export type CloudProvider = (typeof CLOUD_PROVIDERS)[number];
 
 /** Defaults for a small, cheap dev cluster. SSH CIDRs have no default on purpose. */
 export const DEFAULTS = {
@@ -37,6 +40,7 @@ export const DEFAULTS = {
   publicApi: true,
   topology: "public",
   natGateways: "single",
+  cloudProvider: "aws",
   // A small Graviton type: the SSH hop of every step (one sshd per connection, a few dozen at
   // once) and where cluster steps run kubectl; t4g.nano's 512 MiB is too tight for both.
   bastion: { instanceType: "t4g.micro" },

@@ -29,6 +29,8 @@ export const CREATE_ONLY = {
   os: "each node keeps the image it was built from, and with it its SSH user",
   topology:
     "the nodes' subnets, addresses and routes are fixed when they are created: a change would move every node",
+  cloudProvider:
+    "each kubelet is started with or without the external cloud provider when its node joins: running nodes would keep the old setting, and the AWS resources the cloud controller made would be orphaned",
 } as const satisfies Partial<Record<keyof ClusterConfig, string>>;
 export type CreateOnlyKey = keyof typeof CREATE_ONLY;
 

@@ -1,31 +1,41 @@
 #!/usr/bin/env bash
 # cluster-ready: runs on the bastion at the end of the bootstrap, with the program's kubeconfig on
-# stdin. Waits until every node in NODE_NAMES exists and is Ready, then until CoreDNS has rolled
+# stdin. Waits until every node in NODE_NAMES exists and is Ready (and, with the AWS cloud
+# controller manager, initialised by it: the kubelet's `node.cloudprovider.kubernetes.io/uninitialized`
+# taint gone, so the node has its provider ID, zone and addresses), then until CoreDNS has rolled
 # out. On a timeout it prints why: node conditions, and pods that are not running with their
 # events; then it fails. Nodes outside NODE_NAMES do not block it: during a scale-down the node
 # being removed is still registered when this step re-runs, and is drained after it.
 #
 # Parameters (rendered header)
 #   NODE_NAMES            array: the Kubernetes names of every node the cluster should have
+#   CLOUD_INITIALISED     true: also wait for the cloud controller to initialise each node
 #   WAIT_TIMEOUT_SECONDS  bound on the whole wait
 # Stdin: the secret bundle (`name base64` lines) with `kubeconfig`, the program's cluster-admin
 #   kubeconfig (server https://<the API name>:6443); kept in a private tmpfs directory while the
 #   step runs, removed when it exits.
 # Stdout: nothing.
 
-# True when every node in NODE_NAMES is registered and Ready; prints what is missing otherwise.
+readonly UNINITIALISED_TAINT=node.cloudprovider.kubernetes.io/uninitialized
+
+# True when every node in NODE_NAMES is registered and Ready (and initialised by the cloud
+# controller, with CLOUD_INITIALISED); prints what is missing otherwise.
 nodes_ready() {
-  local listing name status wanted ready=0 not_ready=() missing=() others=()
-  local -A state=()
+  local listing name status taints wanted ready=0 not_ready=() missing=() others=() uninitialised=()
+  local -A state=() tainted=()
   listing="$(kubectl_admin --request-timeout=10s get nodes \
-    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')" ||
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{" "}{.spec.taints[*].key}{"\n"}{end}')" ||
     return 1
-  while read -r name status; do
-    [[ -n "$name" ]] && state["$name"]="$status"
+  while read -r name status taints; do
+    [[ -n "$name" ]] || continue
+    state["$name"]="$status"
+    [[ " ${taints} " != *" ${UNINITIALISED_TAINT} "* ]] || tainted["$name"]=1
   done <<<"$listing"
   for wanted in "${NODE_NAMES[@]}"; do
     if [[ -z "${state[$wanted]+set}" ]]; then
       missing+=("$wanted")
+    elif [[ "$CLOUD_INITIALISED" == true && -n "${tainted[$wanted]:-}" ]]; then
+      uninitialised+=("$wanted")
     elif [[ "${state[$wanted]}" == True ]]; then
       ready=$((ready + 1))
     else
@@ -40,7 +50,7 @@ nodes_ready() {
   if ((ready == ${#NODE_NAMES[@]})); then
     return 0
   fi
-  echo "${ready}/${#NODE_NAMES[@]} nodes Ready; not Ready: ${not_ready[*]:-none}; not registered: ${missing[*]:-none}"
+  echo "${ready}/${#NODE_NAMES[@]} nodes Ready; not Ready: ${not_ready[*]:-none}; not registered: ${missing[*]:-none}${uninitialised[*]:+; not initialised by the cloud controller yet: ${uninitialised[*]}}"
   return 1
 }
 
@@ -59,6 +69,8 @@ main() {
   local remaining
   require_root
   ((${#NODE_NAMES[@]} > 0)) || fatal "NODE_NAMES is empty"
+  [[ "$CLOUD_INITIALISED" == true || "$CLOUD_INITIALISED" == false ]] ||
+    fatal "CLOUD_INITIALISED must be true or false (got '${CLOUD_INITIALISED}')"
   require_number WAIT_TIMEOUT_SECONDS "$WAIT_TIMEOUT_SECONDS"
   use_cluster_credentials
   if ! wait_for "$WAIT_TIMEOUT_SECONDS" "${#NODE_NAMES[@]} Ready node(s)" -- nodes_ready; then

@@ -72,6 +72,12 @@ export interface ClusterSettings {
   serviceSubnet: string;
   /** One of `CRI_SOCKETS`, or another `unix://` endpoint. */
   criSocket: string;
+  /**
+   * The kubelet leaves node initialisation (provider ID, addresses, zone labels) to an external
+   * cloud controller manager, and registers tainted `node.cloudprovider.kubernetes.io/uninitialized`
+   * until it has. Absent means false.
+   */
+  externalCloudProvider?: boolean;
 }
 
 export interface NodeSettings {
@@ -226,7 +232,11 @@ function nodeRegistration<V extends KubeadmApiVersion>(
     criSocket: cluster.criSocket,
     // EC2 nodes have one private IP, but pinning it keeps the kubelet from picking a CNI or
     // docker bridge address as the node's InternalIP.
-    kubeletExtraArgs: toExtraArgs(apiVersion, { "node-ip": node.advertiseAddress }),
+    kubeletExtraArgs: toExtraArgs(apiVersion, {
+      "node-ip": node.advertiseAddress,
+      // The only value the kubelet accepts since the in-tree providers went (1.29+): external.
+      ...(cluster.externalCloudProvider ? { "cloud-provider": "external" } : {}),
+    }),
   };
 }
 

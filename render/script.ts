@@ -13,7 +13,8 @@ import { quote } from "shell-quote";
 
 /**
  * Every guest step, each a file `guest/<step>.sh`. bastion-tools, etcd-prune, register-node, cni,
- * cluster-ready and remove-node run on the bastion; the others on the nodes.
+ * helm-release, cluster-ready, remove-node and release-cloud-resources run on the bastion; the
+ * others on the nodes.
  */
 export const STEPS = [
   "wait-ready",
@@ -24,8 +25,10 @@ export const STEPS = [
   "join",
   "register-node",
   "cni",
+  "helm-release",
   "cluster-ready",
   "remove-node",
+  "release-cloud-resources",
 ] as const;
 export type StepName = (typeof STEPS)[number];
 

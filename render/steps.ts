@@ -54,10 +54,24 @@ export function renderPrepare(p: PrepareInputs): string {
 }
 
 /** bastion-tools (on the bastion, after wait-ready): kubectl at the cluster's version, held. */
-export function renderBastionTools(p: { kubernetesVersion: string }): string {
+export interface BastionToolsInputs {
+  readonly kubernetesVersion: string;
+  /** Helm for the AWS add-ons' charts; absent: none. */
+  readonly helm?: {
+    readonly version: string;
+    readonly urlTemplate: string;
+    readonly sha256: Readonly<Record<"amd64" | "arm64", string>>;
+  };
+}
+
+export function renderBastionTools(p: BastionToolsInputs): string {
   return renderScript("bastion-tools", {
     KUBERNETES_VERSION: p.kubernetesVersion,
     KUBERNETES_MINOR: kubernetesMinor(p.kubernetesVersion),
+    HELM_VERSION: p.helm?.version ?? "",
+    HELM_URL_TEMPLATE: p.helm?.urlTemplate ?? "",
+    HELM_SHA256_AMD64: p.helm?.sha256.amd64 ?? "",
+    HELM_SHA256_ARM64: p.helm?.sha256.arm64 ?? "",
   });
 }
 
@@ -170,6 +184,48 @@ export function renderEtcdPrune(p: {
   });
 }
 
+/**
+ * release-cloud-resources (on the bastion): at create, reports what a destroy would release; at
+ * delete (first in a destroy), deletes the LoadBalancer Services and the claims of volumes that go
+ * with them, and waits while the controllers remove them from AWS.
+ */
+export function renderReleaseCloudResources(p: {
+  mode: "report" | "release";
+  apiWaitSeconds: number;
+  releaseTimeoutSeconds: number;
+}): string {
+  return renderScript("release-cloud-resources", {
+    MODE: p.mode,
+    API_WAIT_SECONDS: p.apiWaitSeconds,
+    RELEASE_TIMEOUT_SECONDS: p.releaseTimeoutSeconds,
+  });
+}
+
+export interface HelmReleaseInputs {
+  readonly releaseName: string;
+  readonly namespace: string;
+  readonly chartUrl: string;
+  readonly chartSha256: string;
+  /** Rendered values (YAML). */
+  readonly values: string;
+  /** Workloads to wait for, `kind/name`. */
+  readonly rollouts: readonly string[];
+  readonly timeoutSeconds: number;
+}
+
+/** helm-release (on the bastion): a pinned chart, checked, installed, rolled out. */
+export function renderHelmRelease(p: HelmReleaseInputs): string {
+  return renderScript("helm-release", {
+    RELEASE_NAME: p.releaseName,
+    NAMESPACE: p.namespace,
+    CHART_URL: p.chartUrl,
+    CHART_SHA256: p.chartSha256,
+    VALUES: p.values,
+    ROLLOUTS: p.rollouts,
+    WAIT_TIMEOUT_SECONDS: p.timeoutSeconds,
+  });
+}
+
 export interface CniInputs {
   readonly cni: CniName;
   readonly podCidr: string;
@@ -197,10 +253,13 @@ export function renderCni(p: CniInputs): string {
 /** cluster-ready (on the bastion): every named node Ready and CoreDNS available, or diagnostics. */
 export function renderClusterReady(p: {
   nodeNames: readonly string[];
+  /** Wait for the cloud controller manager to initialise every node too. */
+  cloudInitialised?: boolean;
   timeoutSeconds: number;
 }): string {
   return renderScript("cluster-ready", {
     NODE_NAMES: p.nodeNames,
+    CLOUD_INITIALISED: p.cloudInitialised ? "true" : "false",
     WAIT_TIMEOUT_SECONDS: p.timeoutSeconds,
   });
 }

@@ -31,6 +31,9 @@ export type CommandStep =
   | "join-worker"
   | "join-init-node"
   | "member"
+  | "cloud-controller"
+  | "ebs-csi"
+  | "release-cloud-resources"
   | "cluster-ready";
 
 export interface Durations {
@@ -99,6 +102,15 @@ export const DURATIONS: Durations = {
     "aws:route53/record:Record": 40,
     "aws:route53/zoneAssociation:ZoneAssociation": 40, // A VPC association is a change too.
 
+    // IAM: CreateRole and PutRolePolicy are synchronous; an instance profile is usable by EC2
+    // only once IAM has propagated it ("changes ... are eventually consistent", IAM User Guide,
+    // "Troubleshoot IAM"; the AWS provider retries RunInstances meanwhile). Estimates.
+    "aws:iam/role:Role": 2,
+    "aws:iam/rolePolicy:RolePolicy": 2,
+    "aws:iam/instanceProfile:InstanceProfile": 10,
+    // A local command with only a delete (the destroy sweep) does nothing on create.
+    "command:local:Command": 0,
+
     // Local providers: computed on the machine running Pulumi, no cloud call. Estimate.
     "tls:*": 1,
     "random:*": 1,
@@ -129,6 +141,13 @@ export const DURATIONS: Durations = {
     "join-init-node": 3,
     // Wait for the Node object, label a worker (guest/register-node.sh). Estimate: ~10 s.
     member: 10,
+    // Helm installs from the bastion, then the roll-out (guest/helm-release.sh): the controller
+    // manager's DaemonSet on the control planes (one image pull, ~1 min), the CSI controller's
+    // Deployment and sidecars (several images, ~1.5 min). Estimates.
+    "cloud-controller": 60,
+    "ebs-csi": 90,
+    // Its create only counts the LoadBalancer Services and volumes. ~5 s.
+    "release-cloud-resources": 5,
     // Every node Ready (the CNI pods started on it) and CoreDNS rolled out
     // (guest/cluster-ready.sh). Estimate from typical runs: ~1 min after the last join.
     "cluster-ready": 60,
@@ -174,6 +193,9 @@ const STEP_SUFFIXES: readonly (readonly [string, CommandStep | "join"])[] = [
   ["-cni", "cni"],
   ["-join", "join"],
   ["-member", "member"],
+  ["-cloud-controller", "cloud-controller"],
+  ["-ebs-csi", "ebs-csi"],
+  ["-release-cloud-resources", "release-cloud-resources"],
   ["-cluster-ready", "cluster-ready"],
 ];
 

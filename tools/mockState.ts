@@ -20,6 +20,9 @@ import {
   realSelfSignedCert,
 } from "./mockCertificates";
 
+/** The account the mock deploys into (the documentation example account). */
+export const MOCK_ACCOUNT_ID = "123456789012";
+
 /** A real CA certificate (test data, its key discarded), the CAs' stand-in without realCertificates. */
 export const CA_CERT_PEM = fs.readFileSync(path.join(__dirname, "fixtures", "mock-ca.crt"), "utf8");
 /**
@@ -96,6 +99,16 @@ export function mockResourceState(
       return {
         arn: `arn:aws:elasticloadbalancing:${ctx.region}:123456789012:listener/net/${name}/1`,
       };
+    case "aws:iam/role:Role":
+      return {
+        arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${inputs.name ?? name}`,
+        uniqueId: `AROA${name
+          .replace(/[^A-Za-z0-9]/g, "")
+          .toUpperCase()
+          .slice(0, 16)}`,
+      };
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:instance-profile/${inputs.name ?? name}` };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: inputs.keyName ?? `${name}-key` };
     case "tls:index/privateKey:PrivateKey":
@@ -180,6 +193,21 @@ export function mockInvoke(token: string, args: Record<string, any>, ctx: Invoke
       return { name: args.name, outputs: ctx.previousOutputs, secretOutputNames: [] };
     case "aws:index/getRegion:getRegion":
       return { region: ctx.region, name: ctx.region, id: ctx.region };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return {
+        accountId: MOCK_ACCOUNT_ID,
+        arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/deployer`,
+        userId: "AIDAEXAMPLE",
+        id: MOCK_ACCOUNT_ID,
+      };
+    case "aws:index/getPartition:getPartition":
+      // The partition of the mock's regions (all commercial ones).
+      return {
+        partition: "aws",
+        dnsSuffix: "amazonaws.com",
+        id: "aws",
+        reverseDnsPrefix: "com.amazonaws",
+      };
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: zonesOf(ctx.region) };
     case "aws:ec2/getInstanceType:getInstanceType": {

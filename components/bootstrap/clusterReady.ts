@@ -21,11 +21,13 @@ export function waitForCluster(
     tag: clusterName,
     // The exact names, not a count: during a scale-down the leaving node is still registered
     // when this re-runs (Pulumi deletes removed resources last).
-    script: pulumi
-      .all(nodes.map((n) => n.privateDns))
-      .apply((nodeNames) =>
-        steps.renderClusterReady({ nodeNames, timeoutSeconds: TIMEOUTS.clusterReady }),
-      ),
+    script: pulumi.all(nodes.map((n) => n.privateDns)).apply((nodeNames) =>
+      steps.renderClusterReady({
+        nodeNames,
+        cloudInitialised: ctx.config.cloudProvider === "aws",
+        timeoutSeconds: TIMEOUTS.clusterReady,
+      }),
+    ),
     stdin: ctx.operationsBundle,
     // Re-checked whenever the set of nodes changes.
     triggers: nodes.map((n) => n.instance.id),

@@ -22,6 +22,10 @@ export const TIMEOUTS = {
   registerNode: 300,
   drain: 90,
   apiWait: 20,
+  /** Each AWS add-on's install and roll-out. */
+  addons: 600,
+  /** A destroy waits this long for the controllers to remove their load balancers and volumes. */
+  releaseCloudResources: 300,
   /** Right after init the API answers at once; when replacing, the survivors answer at once too. */
   etcdPruneApiWait: 300,
 } as const;
@@ -37,6 +41,7 @@ export function clusterSettings(config: ClusterConfig, endpointHost: string): Cl
     podSubnet: config.podCidr,
     serviceSubnet: config.serviceCidr,
     criSocket: CRI_SOCKETS[config.containerRuntime],
+    externalCloudProvider: config.cloudProvider === "aws",
   };
 }
 

@@ -7,7 +7,10 @@
  *                                      ├─> join(cp0) ─> join(cp1) ─> join(cp2)   (one at a time)
  *                                      └─> join(wN)                               (in parallel)
  *   join(N) ─> member(N) (bastion) [delete: drain, etcd member removal, Node deletion]
- *   cni, every member ─> cluster-ready (bastion)
+ *   init ─> cloud-controller (bastion, helm) ─> ebs-csi (after cni)      (cloudProvider aws)
+ *   cni, the add-ons, every member ─> cluster-ready (bastion)
+ *   the add-ons, every member ─> release-cloud-resources (bastion; its delete runs first in a
+ *     destroy: LoadBalancer Services and volumes released while the controllers still run)
  *
  * No step asks a node for anything: each join gets its credentials from the program on stdin,
  * and every cluster-level step runs on the bastion with the program's own kubeconfig. A node
@@ -19,6 +22,11 @@ import type { ClusterConfig } from "../../config/clusterConfig";
 import type { ClusterNode } from "../nodes";
 import type { Pki } from "../pki";
 import { waitForCluster } from "./clusterReady";
+import {
+  installCloudController,
+  installEbsCsi,
+  releaseCloudResourcesOnDestroy,
+} from "./cloudResources";
 import { BastionAccess, BootstrapContext } from "./context";
 import { initCluster, installCni } from "./initCluster";
 import { joinControlPlanes, joinWorkers, pruneEtcd } from "./joinNodes";
@@ -49,6 +57,8 @@ export interface BootstrapArgs {
   readonly apiPath: readonly pulumi.Resource[];
   /** Deleting it deletes the whole cluster (the VPC): node removals are skipped then. */
   readonly clusterAnchor: pulumi.Resource;
+  /** The region, for the EBS CSI controller (which then needs no metadata to find it). */
+  readonly region: string;
   readonly parent: pulumi.Resource;
 }
 
@@ -85,6 +95,22 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
     ...joinControlPlanes(ctx, args.controlPlanes, joinArgs),
     ...joinWorkers(ctx, args.workers, joinArgs),
   ];
-  const clusterReady = waitForCluster(ctx, name, nodes, [cni, ...joined]);
+  // cloudProvider aws: the cloud controller as soon as the API answers (nodes stay tainted
+  // until it initialises them), the EBS CSI driver once pods have a network.
+  const cloud =
+    args.config.cloudProvider === "aws"
+      ? (() => {
+          const controller = installCloudController(ctx, name, [
+            init,
+            bastionTools,
+            ...args.apiPath,
+          ]);
+          return [controller, installEbsCsi(ctx, name, args.region, [cni, controller])];
+        })()
+      : [];
+  const clusterReady = waitForCluster(ctx, name, nodes, [cni, ...cloud, ...joined]);
+  // Beside cluster-ready, not after it: it needs every node and add-on to be there (so a destroy
+  // deletes it before any of them), and its create only reports.
+  if (cloud.length > 0) releaseCloudResourcesOnDestroy(ctx, name, [...cloud, ...joined]);
   return { clusterReady, commands: ctx.commands, artifacts: ctx.artifacts };
 }

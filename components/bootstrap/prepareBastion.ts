@@ -6,6 +6,7 @@
  */
 import type * as remote from "@pulumi/command/remote";
 import * as steps from "../../render/steps";
+import { HELM_SHA256, helmUrlTemplate, PINNED } from "../../render/versions";
 import { BootstrapContext, TIMEOUTS } from "./context";
 
 export function prepareBastion(ctx: BootstrapContext, clusterName: string): remote.Command {
@@ -22,7 +23,14 @@ export function prepareBastion(ctx: BootstrapContext, clusterName: string): remo
     step: "bastion-tools",
     target: ctx.bastionTarget(),
     tag: "bastion",
-    script: steps.renderBastionTools({ kubernetesVersion: ctx.config.kubernetesVersion }),
+    script: steps.renderBastionTools({
+      kubernetesVersion: ctx.config.kubernetesVersion,
+      // Helm installs the AWS add-ons' charts.
+      helm:
+        ctx.config.cloudProvider === "aws"
+          ? { version: PINNED.helm, urlTemplate: helmUrlTemplate(), sha256: HELM_SHA256 }
+          : undefined,
+    }),
     triggers: [ctx.bastionInstanceId],
     dependsOn: [ready],
     createTimeout: "15m",

@@ -94,7 +94,7 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
   const w = (i: number) => `${name}-worker-${i}`;
   const nodes = () => [cp(0), cp(1), cp(2), w(0), w(1), w(2)];
 
-  test("has wait-ready, prepare, join and member per node, and six cluster steps", () => {
+  test("has wait-ready, prepare, join and member per node, and nine cluster steps", () => {
     const names = b().commands.map((c) => c.name);
     for (const node of nodes()) {
       expect(names).toEqual(
@@ -111,9 +111,13 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
         `${name}-etcd-prune`,
         `${name}-cni`,
         `${name}-cluster-ready`,
+        // cloudProvider aws (the default): the two add-ons and the release on destroy.
+        `${name}-cloud-controller`,
+        `${name}-ebs-csi`,
+        `${name}-release-cloud-resources`,
       ]),
     );
-    expect(names).toHaveLength(6 * 4 + 6);
+    expect(names).toHaveLength(6 * 4 + 9);
   });
 
   test("no command runs on cp-0 except cp-0's own node steps and init", () => {

@@ -126,10 +126,12 @@ describe("instances", () => {
       ...dev.of("aws:ec2/instance:Instance"),
       ...big.of("aws:ec2/instance:Instance"),
     ]) {
+      // Two hops only for the control planes, where the EBS CSI controller runs in the pod
+      // network with the instance's credentials (cloudProvider aws, the default).
       expect(i.inputs.metadataOptions).toEqual({
         httpEndpoint: "enabled",
         httpTokens: "required",
-        httpPutResponseHopLimit: 1,
+        httpPutResponseHopLimit: i.name.includes("-nodes-cp-") ? 2 : 1,
       });
       expect(i.inputs.rootBlockDevice).toMatchObject({
         volumeType: "gp3",

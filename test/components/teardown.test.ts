@@ -72,7 +72,7 @@ describe("pulumi destroy", () => {
   test("deletes every SSH step before any gateway, route or rule it needs", () => {
     const batch = graph.deleteBatch();
     expect(pathResources().length).toBeGreaterThan(10);
-    expect(commands().length).toBe(30);
+    expect(commands().length).toBe(33);
     const late = commands().flatMap((c) =>
       pathResources()
         .filter((p) => batch.get(c.urn)! >= batch.get(p.urn)!)
@@ -93,20 +93,68 @@ describe("pulumi destroy", () => {
     expect(missing).toEqual([]);
   });
 
-  test("runs no remote command: every delete script is skipped with the whole cluster", () => {
+  const members = () => commands().filter((c) => c.name.endsWith("-member"));
+
+  test("runs one remote command, the release of what Kubernetes made in AWS; every node removal is skipped", () => {
     const all = new Set(h.resources.map((r) => r.urn));
     const withDelete = commands().filter((c) => c.inputs.delete !== undefined);
     expect(withDelete.map((c) => c.name).sort()).toEqual(
       ["cp-0", "cp-1", "cp-2", "worker-0", "worker-1", "worker-2"]
         .map((n) => `${NAME}-${n}-member`)
+        .concat(`${NAME}-release-cloud-resources`)
         .sort(),
     );
-    expect(withDelete.filter((c) => graph.deleteRuns(c, all)).map((c) => c.name)).toEqual([]);
+    expect(withDelete.filter((c) => graph.deleteRuns(c, all)).map((c) => c.name)).toEqual([
+      `${NAME}-release-cloud-resources`,
+    ]);
+  });
+
+  test("releases cloud resources first, while every node, the bastion and the controllers still run", () => {
+    const batch = graph.deleteBatch();
+    const release = h.byName(`${NAME}-release-cloud-resources`);
+    const later = h.resources.filter(
+      (r) =>
+        r.type === "aws:ec2/instance:Instance" ||
+        r.name.endsWith("-cloud-controller") ||
+        r.name.endsWith("-ebs-csi") ||
+        PATH_TYPES.has(r.type) ||
+        r.type === "aws:lb/loadBalancer:LoadBalancer" ||
+        r.type === "aws:iam/rolePolicy:RolePolicy",
+    );
+    expect(later.length).toBeGreaterThan(20);
+    const early = later.filter((r) => batch.get(r.urn)! <= batch.get(release.urn)!);
+    expect(early.map((r) => r.name)).toEqual([]);
+  });
+
+  test("sweeps what is left after the nodes and the bastion go, before the network does", () => {
+    const batch = graph.deleteBatch();
+    const sweep = h.find("command:local:Command", `${NAME}-aws-sweep`);
+    expect(sweep.inputs.delete).toMatch(
+      new RegExp(
+        `^node -r ts-node/register/transpile-only cloud/sweepCli\\.ts --cluster ${NAME} --region us-east-1 --vpc td-net-vpc-id --timeout 600$`,
+      ),
+    );
+    expect(sweep.inputs.create).toBeUndefined();
+    const instances = h.byType("aws:ec2/instance:Instance");
+    expect(instances.filter((i) => batch.get(i.urn)! >= batch.get(sweep.urn)!)).toEqual([]);
+    // What the load balancers and volumes live in or hold on to (routes and rules need not wait).
+    const network = h.resources.filter((r) =>
+      [
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/internetGateway:InternetGateway",
+      ].includes(r.type),
+    );
+    expect(network.length).toBeGreaterThan(10);
+    expect(
+      network.filter((n) => batch.get(n.urn)! <= batch.get(sweep.urn)!).map((n) => n.name),
+    ).toEqual([]);
   });
 
   test("every removal step runs on the bastion and is deleted with the VPC, which only a destroy deletes", () => {
     const vpc = h.find("aws:ec2/vpc:Vpc", `${NAME}-net-vpc`);
-    for (const c of commands().filter((c) => c.inputs.delete !== undefined)) {
+    for (const c of members()) {
       expect(c.deletedWith).toBe(vpc.urn);
       expect(hostOf(c).name).toBe(`${NAME}-bastion`);
     }

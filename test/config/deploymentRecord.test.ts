@@ -33,6 +33,7 @@ describe("the deployment record", () => {
       containerRuntime: "containerd",
       os: "ubuntu-24.04",
       topology: "public",
+      cloudProvider: "aws",
     });
   });
 

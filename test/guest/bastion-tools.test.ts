@@ -3,6 +3,8 @@
  * CA certificates the bastion steps use, and nothing else (the bastion is no node); a second run
  * changes nothing.
  */
+import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -97,3 +99,79 @@ sandboxTest(
     expect(sb.stateFile("pkg/kubectl")).toBe("1.34.2-1.1\n");
   },
 );
+
+/** A Helm release tarball as get.helm.sh ships it (linux-<arch>/helm), built here; its sha256. */
+function helmTarball(dir: string, arch = "arm64"): { file: string; sha256: string } {
+  const work = fs.mkdtempSync(path.join(dir, "helm-"));
+  fs.mkdirSync(path.join(work, `linux-${arch}`));
+  fs.writeFileSync(
+    path.join(work, `linux-${arch}`, "helm"),
+    `#!/usr/bin/env bash\n[[ "$1" == version ]] && printf v3.21.4\n`,
+    { mode: 0o755 },
+  );
+  const file = path.join(dir, `helm-${arch}.tar.gz`);
+  execFileSync("tar", ["-czf", file, "-C", work, `linux-${arch}`]);
+  const sha256 = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  return { file, sha256 };
+}
+
+const helmScript = (sha256: string) =>
+  renderBastionTools({
+    kubernetesVersion: "1.34.2",
+    helm: {
+      version: "v3.21.4",
+      urlTemplate: "https://get.helm.sh/helm-v3.21.4-linux-{ARCH}.tar.gz",
+      sha256: { amd64: "0".repeat(64), arm64: sha256 },
+    },
+  });
+
+sandboxTest(
+  "with the AWS add-ons it installs the pinned Helm for the bastion's architecture, once",
+  async (sb) => {
+    freshBastion(sb);
+    const tarball = helmTarball(sb.dir);
+    const script = helmScript(tarball.sha256);
+    const env = { DOUBLE_ARCH: "arm64", DOUBLE_HELM_TARBALL: tarball.file };
+    const first = await sb.run(script, { env });
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`installed helm v3.21.4 (sha256 ${tarball.sha256})`);
+    expect(sb.mode("/usr/local/bin/helm")).toBe(0o755);
+    expect(callsOf(sb, "curl")).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("https://get.helm.sh/helm-v3.21.4-linux-arm64.tar.gz"),
+        expect.stringContaining("https://get.helm.sh/helm-v3.21.4-linux-arm64.tar.gz.sha256sum"),
+      ]),
+    );
+    sb.clearCalls();
+    const second = await sb.run(script, { env });
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain("helm v3.21.4 is installed");
+    expect(callsOf(sb, "curl")).toEqual([]);
+  },
+);
+
+sandboxTest("a Helm tarball that is not the pinned one is refused", async (sb) => {
+  freshBastion(sb);
+  const tarball = helmTarball(sb.dir);
+  const r = await sb.run(helmScript("a".repeat(64)), {
+    env: { DOUBLE_ARCH: "arm64", DOUBLE_HELM_TARBALL: tarball.file },
+  });
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain(`publishes sha256 ${tarball.sha256}`);
+  expect(r.stderr).toContain("not installing it");
+  expect(() => sb.read("/usr/local/bin/helm")).toThrow();
+});
+
+sandboxTest("a published checksum that disagrees with the pin is refused", async (sb) => {
+  freshBastion(sb);
+  const tarball = helmTarball(sb.dir);
+  const r = await sb.run(helmScript(tarball.sha256), {
+    env: {
+      DOUBLE_ARCH: "arm64",
+      DOUBLE_HELM_TARBALL: tarball.file,
+      DOUBLE_HELM_PUBLISHED_SHA256: "b".repeat(64),
+    },
+  });
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain(`but the program pins ${tarball.sha256}`);
+});

@@ -236,6 +236,56 @@ describe("cluster-ready", () => {
     expect(r.stderr).toContain("1/2 nodes Ready; not Ready: none; not registered: w-1");
   });
 
+  sandboxTest(
+    "with the cloud controller, waits until it has initialised every node (the uninitialized taint gone)",
+    async (sb) => {
+      const r = await sb.run(
+        renderClusterReady({
+          nodeNames: ["cp-0", "w-0"],
+          cloudInitialised: true,
+          timeoutSeconds: 30,
+        }),
+        {
+          stdin,
+          env: {
+            DOUBLE_NODES: "cp-0=True w-0=True",
+            DOUBLE_TAINTED: "w-0",
+            DOUBLE_TAINT_LISTS: "3",
+          },
+        },
+      );
+      expect(r.code).toBe(0);
+      // The third list is the first without the taint: it waited for that one.
+      expect(
+        callsOf(sb, "kubectl").filter((c) => c.includes("get nodes -o jsonpath")),
+      ).toHaveLength(3);
+      expect(r.stderr).toContain("cluster ready: 2 node(s) Ready");
+    },
+  );
+
+  sandboxTest("without the cloud controller the taint is not waited for", async (sb) => {
+    const r = await sb.run(renderClusterReady({ nodeNames: ["cp-0"], timeoutSeconds: 5 }), {
+      stdin,
+      env: { DOUBLE_NODES: "cp-0=True", DOUBLE_TAINTED: "cp-0" },
+    });
+    expect(r.code).toBe(0);
+    expect(callsOf(sb, "kubectl").filter((c) => c.includes("get nodes -o jsonpath"))).toHaveLength(
+      1,
+    );
+  });
+
+  sandboxTest(
+    "a node the cloud controller never initialises is named when it gives up",
+    async (sb) => {
+      const r = await sb.run(
+        renderClusterReady({ nodeNames: ["cp-0"], cloudInitialised: true, timeoutSeconds: 1 }),
+        { stdin, env: { DOUBLE_NODES: "cp-0=True", DOUBLE_TAINTED: "cp-0" } },
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("not initialised by the cloud controller yet: cp-0");
+    },
+  );
+
   sandboxTest("is not blocked by a node outside the list (one being removed)", async (sb) => {
     const r = await sb.run(renderClusterReady({ nodeNames: ["cp-0"], timeoutSeconds: 5 }), {
       stdin,

@@ -42,10 +42,30 @@ const RENDERED: ReadonlyArray<readonly [string, string]> = [
   ],
   ["cni", steps.renderCni(calicoInputs)],
   [
+    "helm-release",
+    steps.renderHelmRelease({
+      releaseName: "aws-ebs-csi-driver",
+      namespace: "kube-system",
+      chartUrl: "https://example.com/charts/aws-ebs-csi-driver-2.63.1.tgz",
+      chartSha256: "f".repeat(64),
+      values: "controller:\n  region: us-east-1\n",
+      rollouts: ["deployment/ebs-csi-controller", "daemonset/ebs-csi-node"],
+      timeoutSeconds: 600,
+    }),
+  ],
+  [
     "cluster-ready",
     steps.renderClusterReady({
       nodeNames: ["ip-192-0-2-10.ec2.internal", "ip-192-0-2-11.ec2.internal"],
       timeoutSeconds: 900,
+    }),
+  ],
+  [
+    "release-cloud-resources",
+    steps.renderReleaseCloudResources({
+      mode: "release",
+      apiWaitSeconds: 60,
+      releaseTimeoutSeconds: 300,
     }),
   ],
   [

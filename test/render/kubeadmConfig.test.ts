@@ -415,3 +415,27 @@ describe("exact text", () => {
     );
   });
 });
+
+describe("the external cloud provider", () => {
+  test.each(["1.30.6", "1.34.2"])(
+    "is a kubelet argument in init and every join (%s), and absent without it",
+    (kubernetesVersion) => {
+      const on = cluster({ kubernetesVersion, externalCloudProvider: true });
+      const docs = [
+        byKind(parseDocs(renderInitConfig(on, CP0)), "InitConfiguration"),
+        byKind(parseDocs(renderJoinConfig(on, CP0, "control-plane")), "JoinConfiguration"),
+        byKind(parseDocs(renderJoinConfig(on, WORKER, "worker")), "JoinConfiguration"),
+      ];
+      for (const doc of docs) {
+        const args = doc.nodeRegistration.kubeletExtraArgs as unknown;
+        // v1beta4 lists name/value pairs; v1beta3 is a map.
+        const asMap = Array.isArray(args)
+          ? Object.fromEntries(args.map((a: { name: string; value: string }) => [a.name, a.value]))
+          : (args as Record<string, string>);
+        expect(asMap["cloud-provider"]).toBe("external");
+      }
+      const off = renderJoinConfig(cluster({ kubernetesVersion }), WORKER, "worker");
+      expect(off).not.toContain("cloud-provider");
+    },
+  );
+});

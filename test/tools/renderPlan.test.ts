@@ -221,7 +221,11 @@ describe("the summary", () => {
     expect(at("cp-0-join")).toBeLessThan(at("cp-1-join"));
     expect(at("cp-1-join")).toBeLessThan(at("cp-2-join"));
     expect(at("cp-1-member")).toBeLessThan(at("cp-2-member"));
-    expect(order().slice(-1)).toEqual(["k8s-prod-cluster-ready"]);
+    // Ties by name: both wait for every node and add-on.
+    expect(order().slice(-2)).toEqual([
+      "k8s-prod-cluster-ready",
+      "k8s-prod-release-cloud-resources",
+    ]);
     // Every step after the steps it depends on.
     for (const s of rendered.prod!.steps) {
       for (const dep of s.after)
