@@ -14,11 +14,16 @@
  *      not run again, and the cluster answers through the same kubeconfig;
  *   5. a create-only change (`cni`) is refused by `preview` before anything is touched, naming
  *      the key and both values; the kubeconfig output survives every update;
- *   6. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
- *      command anywhere (no removal step's log appears in its output).
+ *   6. the AWS integration: a Service of type LoadBalancer gets an ELB hostname and answers HTTP,
+ *      a claim on the default StorageClass (EBS CSI, gp3) binds and a pod writes to it; both are
+ *      left for the destroy to release;
+ *   7. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
+ *      node's removal step, but does run the release of what Kubernetes created in AWS, and
+ *      afterwards no ELB, target group, network interface, volume or security group tagged for
+ *      the cluster is left in the region (checked with the AWS SDK).
  *
- * Opt-in, since it creates billed resources (about 30-45 minutes of 3-4 small instances and an
- * NLB): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials and `kubectl` on PATH. The Pulumi
+ * Opt-in, since it creates billed resources (about 35-50 minutes of 3-4 small instances, an NLB,
+ * a Classic ELB and a 1 GiB gp3 volume): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials and `kubectl` on PATH. The Pulumi
  * CLI is the deploy wrapper's project-local one (installed into .pulumi-cli on first use), so
  * the test deploys exactly as `npm run up` does. State goes to the project's backend (file://~ unless
  * PULUMI_BACKEND_URL says otherwise). Without any of these the suite reports one skipped test
@@ -39,7 +44,9 @@ import {
 } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { projectCli } from "../../tools/pulumiCli";
+import { checkLoadBalancerAndVolume } from "./cloudChecks";
 import { Kubectl, NodeState, onPath, waitForReadyNodes, waitUntil } from "./kube";
+import { clusterLeftovers } from "./leftovers";
 import { awsCredentialsSource } from "./prerequisites";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -197,14 +204,16 @@ async function checkDnsAndPodNetwork(kubectl: Kubectl, stackName: string): Promi
 }
 
 /**
- * Destroys the stack's resources, then the stack; returns the error instead of throwing. A
- * destroy needs no SSH: every removal step is skipped with the cluster (`deletedWith`), so the
- * remove-node step's log lines must not appear in its output.
+ * Destroys the stack's resources, then the stack; returns the error instead of throwing. Every
+ * node's removal step is skipped with the cluster (`deletedWith`), so the remove-node step's log
+ * lines must not appear in its output; the release of the cluster's cloud resources runs first
+ * (its log must appear), and afterwards nothing tagged for the cluster may be left in the region.
  */
 async function destroyStack(
   stack: Stack,
   onOutput: (out: string) => void,
   passphraseNote: string,
+  cloud: { clusterName: string; region: string },
 ): Promise<Error | undefined> {
   let lastError: unknown;
   // A second attempt covers AWS's eventual consistency (an ENI still detaching, say).
@@ -216,6 +225,23 @@ async function destroyStack(
       await stack.workspace.removeStack(stack.name);
       if (printed.includes("[remove-node]")) {
         return new Error("the destroy ran a node's removal step over SSH; it should skip them all");
+      }
+      if (!printed.includes("[release-cloud-resources]")) {
+        return new Error("the destroy did not run the release of the cluster's cloud resources");
+      }
+      // AWS lists a deleted volume or interface for a little while; give it a few minutes.
+      try {
+        await waitUntil(
+          "nothing tagged for the cluster to be left in AWS",
+          async () => {
+            const left = await clusterLeftovers(cloud.clusterName, cloud.region);
+            if (left.length === 0) return true;
+            throw new Error(left.join(", "));
+          },
+          { timeoutMs: 5 * MINUTE, intervalMs: 15_000 },
+        );
+      } catch (err) {
+        return new Error(`the destroy left cloud resources behind: ${(err as Error).message}`);
       }
       return undefined;
     } catch (err) {
@@ -240,7 +266,7 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
   }
 
   test(
-    "deploys a cluster with Ready nodes, working DNS and pod network, scales workers up and down, and destroys it",
+    "deploys a cluster with Ready nodes, working DNS and pod network, LoadBalancer Services and volumes, scales workers up and down, and destroys it leaving nothing tagged",
     async () => {
       const stackName = uniqueStackName();
       const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
@@ -318,6 +344,10 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         // 3. DNS and the pod network across workers.
         await checkDnsAndPodNetwork(kubectl, stackName);
 
+        // The AWS integration: an ELB for a LoadBalancer Service, an EBS volume for a claim.
+        // Both stay for the destroy to release.
+        await checkLoadBalancerAndVolume(kubectl, (m) => log(stackName, m));
+
         // The private plumbing: the API's fixed name, the kubeconfig verifying it through the
         // public NLB, and no SSH on any node's public address (only the bastion answers).
         expect(outputs.privateApiEndpoint?.value).toBe(
@@ -374,7 +404,7 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         nodes = await waitForReadyNodes(kubectl, expected);
         expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
 
-        // 7. A create-only change is refused before anything is touched, naming both values.
+        // 6. A create-only change is refused before anything is touched, naming both values.
         await stack.setConfig("kubeadm-aws:cni", { value: "calico" });
         await expect(stack.preview({ onOutput })).rejects.toThrow(
           /cni is create-only: this cluster was built with flannel and the stack now says calico/,
@@ -383,7 +413,12 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
       } finally {
         clearTimeout(budgetTimer);
         fs.rmSync(tmp, { recursive: true, force: true });
-        if (stack) cleanupError = await destroyStack(stack, onOutput, passphraseNote);
+        if (stack) {
+          cleanupError = await destroyStack(stack, onOutput, passphraseNote, {
+            clusterName: stackName,
+            region,
+          });
+        }
       }
       // Reached only when every check passed: then a failed cleanup fails the test. After a
       // failed check, that failure is the one reported and the cleanup error is printed above.
