@@ -26,6 +26,6 @@ export = async () => {
     kubeconfig: cluster.kubeconfig,
     kubeconfigExpiry: cluster.kubeconfigExpiry,
     // Read back by the next run: keeps zones and placement, refuses create-only changes.
-    [RECORD_OUTPUT]: cluster.deploymentRecord,
+    [RECORD_OUTPUT]: cluster.deploymentRecordOutput,
   };
 };

@@ -11,6 +11,6 @@ module.exports = {
   // The e2e test needs none of the local tools; it checks its own prerequisites.
   globalSetup: undefined,
   testPathIgnorePatterns: ["/node_modules/"],
-  testTimeout: 90 * 60 * 1000,
+  testTimeout: 120 * 60 * 1000,
   verbose: true,
 };

@@ -85,6 +85,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
    * `readPrevious`.
    */
   public readonly deploymentRecord: DeploymentRecord;
+  /**
+   * The record as the stack output: during a rolling upgrade it resolves only once the cluster
+   * is Ready at the new version, so a failed rollout leaves the last record (and its version) in
+   * the stack and the next `up` resumes the same rollout. Otherwise it is the record at once.
+   */
+  public readonly deploymentRecordOutput: pulumi.Output<DeploymentRecord>;
   /** Child components, for programs that want to build on them. */
   public readonly network: Network;
   public readonly api: ClusterApi;
@@ -255,8 +261,17 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       apiPath: this.api.workerPath,
       clusterAnchor: this.network.vpc,
       region: args.preflight.region,
+      upgrade: args.preflight.upgrade,
       parent: this,
     });
+    // The stack registers all its outputs in one call once every one of them resolves
+    // (pulumi/pulumi v3.248.0 sdk/nodejs/runtime/resource.ts registerResourceOutputs awaits
+    // serializeProperties of the whole object), and the root's old outputs stay until then
+    // (previousDeployment.ts): gating the record on cluster-ready gates the whole set.
+    const record = this.deploymentRecord;
+    this.deploymentRecordOutput = args.preflight.upgrade
+      ? bootstrap.clusterReady.id.apply(() => record)
+      : pulumi.output(record);
     this.bootstrapCommands = bootstrap.commands;
     this.bootstrapArtifacts = bootstrap.artifacts;
     this.vpcId = this.network.vpcId;
@@ -272,7 +287,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       sshPrivateKey: this.sshPrivateKey,
       kubeconfig: this.kubeconfig,
       kubeconfigExpiry: this.kubeconfigExpiry,
-      deploymentRecord: this.deploymentRecord,
+      deploymentRecord: this.deploymentRecordOutput,
     });
   }
 }

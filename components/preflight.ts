@@ -18,6 +18,7 @@ import {
   placeNodes,
 } from "../config/deploymentRecord";
 import { Ec2Architecture, pickArchitecture } from "../config/images";
+import { planUpgrade, UpgradePlan, versionChangeProblems } from "../config/upgradePlan";
 import { chooseZones } from "../config/zones";
 import {
   InstanceTypeFacts,
@@ -41,6 +42,8 @@ export interface PreflightResult {
   readonly availabilityZones: readonly string[];
   /** Zone index of each node of each role. */
   readonly placement: Placement;
+  /** The rolling upgrade a `kubernetesVersion` change asks for (none for a new cluster). */
+  readonly upgrade?: UpgradePlan;
 }
 
 export type { InstanceTypeFacts };
@@ -259,6 +262,11 @@ export async function preflight(
     problems.push(...judged(createOnlyProblems(previous, config, region)));
     const live = await liveTypesOfChangedGroups(previous, config, lookups);
     problems.push(...judged(groupChangeProblems(previous, config, live)));
+    if (previous.kubernetesVersion !== undefined) {
+      problems.push(
+        ...judged(versionChangeProblems(previous.kubernetesVersion, config.kubernetesVersion)),
+      );
+    }
   }
   const groupProblems: string[] = [];
   const types = new Map<string, InstanceTypeFacts>();
@@ -295,7 +303,19 @@ export async function preflight(
   problems.push(...judged(groupProblems), ...judged(zoneChoice.problems));
   if (problems.length > 0) throw new ConfigError(problems);
   const zoneCount = zoneChoice.zones.length;
+  const upgrade = previous
+    ? planUpgrade(
+        previous.kubernetesVersion,
+        config,
+        {
+          controlPlanes: previous.groups.controlPlane.count,
+          workers: previous.groups.workers.count,
+        },
+        { controlPlanes: config.controlPlane.count, workers: config.workers.count },
+      )
+    : undefined;
   return {
+    ...(upgrade ? { upgrade } : {}),
     controlPlaneArch,
     workerArch,
     bastionArch,

@@ -42,10 +42,11 @@ export const CONFIG_KEYS = [
   "cloudProvider",
   "bastion",
   "adminKubeconfig",
+  "upgrade",
 ] as const;
 
 const LISTS = new Set(["sshIngressCidrs", "apiIngressCidrs", "nodePortIngressCidrs"]);
-const OBJECTS = new Set(["controlPlane", "workers", "bastion", "adminKubeconfig"]);
+const OBJECTS = new Set(["controlPlane", "workers", "bastion", "adminKubeconfig", "upgrade"]);
 const NUMERIC = new Set(["availabilityZoneCount"]);
 const BOOLEAN = new Set(["publicApi"]);
 
@@ -78,6 +79,10 @@ function pathCommands(key: string, raw: string): string {
     const days = /^\d+$/.test(raw.trim()) ? raw.trim() : "365";
     return `pulumi config rm adminKubeconfig && pulumi config set --path adminKubeconfig.validityDays ${days}`;
   }
+  if (key === "upgrade") {
+    const n = /^\d+$/.test(raw.trim()) ? raw.trim() : "1";
+    return `pulumi config rm upgrade && pulumi config set --path upgrade.maxUnavailableWorkers ${n}`;
+  }
   const count = /^\d+$/.test(raw.trim()) ? raw.trim() : "3";
   return `pulumi config rm ${key} && pulumi config set --path ${key}.count ${count}`;
 }
@@ -99,7 +104,9 @@ function readStructured(key: string, raw: string): { value?: unknown; problem?: 
       ? "an object with instanceType"
       : key === "adminKubeconfig"
         ? "an object with validityDays and renewBeforeDays"
-        : "an object with count, instanceType and rootVolumeSizeGiB";
+        : key === "upgrade"
+          ? "an object with maxUnavailableWorkers"
+          : "an object with count, instanceType and rootVolumeSizeGiB";
   return {
     problem:
       `${key} must be ${shape}, but it is set to the text ${JSON.stringify(raw)}: set it with ` +

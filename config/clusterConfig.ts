@@ -85,6 +85,13 @@ export interface ClusterConfig {
   readonly bastion: { readonly instanceType: string };
   /** The admin client certificate the program issues: its lifetime, and when `up` renews it. */
   readonly adminKubeconfig: AdminKubeconfigConfig;
+  /** How a `kubernetesVersion` change rolls over the running nodes. */
+  readonly upgrade: UpgradeConfig;
+}
+
+export interface UpgradeConfig {
+  /** Workers drained and upgraded at once (control planes always go one at a time). */
+  readonly maxUnavailableWorkers: number;
 }
 
 export interface AdminKubeconfigConfig {
@@ -100,9 +107,11 @@ export type ClusterConfigInput = {
       ? { instanceType?: string }
       : K extends "adminKubeconfig"
         ? Partial<AdminKubeconfigConfig>
-        : ClusterConfig[K] extends readonly string[]
-          ? string[]
-          : ClusterConfig[K];
+        : K extends "upgrade"
+          ? Partial<UpgradeConfig>
+          : ClusterConfig[K] extends readonly string[]
+            ? string[]
+            : ClusterConfig[K];
 };
 
 /** Raised with every problem found; the message lists them one per line. */
@@ -169,6 +178,7 @@ function withDefaults(input: ClusterConfigInput, stackName: string): ClusterConf
     cloudProvider: input.cloudProvider ?? DEFAULTS.cloudProvider,
     bastion: { ...DEFAULTS.bastion, ...stripUndefined(input.bastion) },
     adminKubeconfig: { ...DEFAULTS.adminKubeconfig, ...stripUndefined(input.adminKubeconfig) },
+    upgrade: { ...DEFAULTS.upgrade, ...stripUndefined(input.upgrade) },
   } as ClusterConfig;
 }
 

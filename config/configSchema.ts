@@ -192,6 +192,12 @@ export const configSchema = z.strictObject({
         `must be an object with validityDays and renewBeforeDays (got ${show(i.input)})`,
     },
   ),
+  upgrade: z.strictObject(
+    {
+      maxUnavailableWorkers: integer(1, 100, ": workers drained and upgraded at once"),
+    },
+    { error: (i) => `must be an object with maxUnavailableWorkers (got ${show(i.input)})` },
+  ),
 });
 
 /** Key path as the user writes it with `pulumi config set --path`. */

@@ -46,6 +46,9 @@ export const DEFAULTS = {
   bastion: { instanceType: "t4g.micro" },
   // A year, as kubeadm's own admin.conf; re-issued by the first `up` in the last 30 days.
   adminKubeconfig: { validityDays: 365, renewBeforeDays: 30 },
+  // One worker out of service at a time during a rolling upgrade, as kubeadm's guide and
+  // kOps's default (maxUnavailable 1) do.
+  upgrade: { maxUnavailableWorkers: 1 },
 } as const;
 
 /** The private DNS zone of a cluster, attached to its VPC only. */

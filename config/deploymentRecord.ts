@@ -43,6 +43,12 @@ const group = z.object({
 const recordSchema = z.object({
   version: z.literal(1),
   region: z.string(),
+  /**
+   * The Kubernetes version every node runs (absent in records written before rolling upgrades:
+   * then the configured version is taken as the running one). Written only by an `up` that
+   * finished its rollout, so a failed upgrade leaves the old version here (config/upgradePlan.ts).
+   */
+  kubernetesVersion: z.string().optional(),
   settings: z.record(z.string(), z.string()),
   /** Zone names by zone index; index k owns node subnet slot k (cidr.ts). */
   zones: z.array(z.string()),
@@ -95,6 +101,7 @@ export function buildRecord(
   return {
     version: 1,
     region,
+    kubernetesVersion: config.kubernetesVersion,
     settings,
     zones: [...zones],
     groups: { controlPlane: groupOf(config.controlPlane), workers: groupOf(config.workers) },

@@ -13,8 +13,8 @@ import { quote } from "shell-quote";
 
 /**
  * Every guest step, each a file `guest/<step>.sh`. bastion-tools, etcd-prune, register-node, cni,
- * helm-release, cluster-ready, remove-node and release-cloud-resources run on the bastion; the
- * others on the nodes.
+ * helm-release, cluster-ready, remove-node, release-cloud-resources, upgrade-preflight and
+ * node-rollout run on the bastion; the others on the nodes.
  */
 export const STEPS = [
   "wait-ready",
@@ -29,6 +29,9 @@ export const STEPS = [
   "cluster-ready",
   "remove-node",
   "release-cloud-resources",
+  "upgrade-preflight",
+  "upgrade-node",
+  "node-rollout",
 ] as const;
 export type StepName = (typeof STEPS)[number];
 

@@ -263,3 +263,59 @@ export function renderClusterReady(p: {
     WAIT_TIMEOUT_SECONDS: p.timeoutSeconds,
   });
 }
+
+/** upgrade-preflight (on the bastion): the live cluster against the version skew policy. */
+export function renderUpgradePreflight(p: {
+  targetVersion: string;
+  apiWaitSeconds: number;
+}): string {
+  return renderScript("upgrade-preflight", {
+    TARGET_VERSION: p.targetVersion,
+    API_WAIT_SECONDS: p.apiWaitSeconds,
+  });
+}
+
+export interface UpgradeNodeInputs {
+  /** check: is the target in its minor's repository (changes nothing); upgrade: do it. */
+  readonly mode: "check" | "upgrade";
+  /** apply on the first control plane (once per rollout), node elsewhere. */
+  readonly kubeadmAction: "apply" | "node";
+  readonly role: NodeRole;
+  readonly targetVersion: string;
+  readonly timeoutSeconds: number;
+}
+
+/** upgrade-node (on a drained node): kubeadm, `kubeadm upgrade apply|node`, kubelet, restart. */
+export function renderUpgradeNode(p: UpgradeNodeInputs): string {
+  return renderScript("upgrade-node", {
+    MODE: p.mode,
+    KUBEADM_ACTION: p.kubeadmAction,
+    ROLE: p.role,
+    KUBERNETES_VERSION: p.targetVersion,
+    KUBERNETES_MINOR: kubernetesMinor(p.targetVersion),
+    TIMEOUT_SECONDS: p.timeoutSeconds,
+  });
+}
+
+export interface NodeRolloutInputs {
+  readonly phase: "drain" | "restore";
+  readonly nodeName: string;
+  /** The kubelet version the node moves to; empty for a change that is not an upgrade. */
+  readonly targetVersion: string;
+  /** What the rollout does (written into the node's kubeadm-aws/rollout annotation). */
+  readonly reason: string;
+  readonly drainTimeoutSeconds: number;
+  readonly waitTimeoutSeconds: number;
+}
+
+/** node-rollout (on the bastion): drain a node before its change, restore it after. */
+export function renderNodeRollout(p: NodeRolloutInputs): string {
+  return renderScript("node-rollout", {
+    PHASE: p.phase,
+    NODE_NAME: p.nodeName,
+    TARGET_VERSION: p.targetVersion,
+    REASON: p.reason,
+    DRAIN_TIMEOUT_SECONDS: p.drainTimeoutSeconds,
+    WAIT_TIMEOUT_SECONDS: p.waitTimeoutSeconds,
+  });
+}

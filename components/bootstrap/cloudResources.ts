@@ -10,6 +10,7 @@ import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
 import {
   CLOUD_CONTROLLER_CHART,
+  cloudControllerImageTag,
   cloudControllerValues,
   EBS_CSI_CHART,
   ebsCsiValues,
@@ -43,7 +44,9 @@ export function installCloudController(
       timeoutSeconds: TIMEOUTS.addons,
     }),
     stdin: ctx.operationsBundle,
-    triggers: [],
+    // Its image tracks the Kubernetes minor: a rolling upgrade to a new minor installs the
+    // matching release (after the control planes, which the caller then puts in dependsOn).
+    triggers: [cloudControllerImageTag(ctx.config.kubernetesVersion)],
     dependsOn,
   });
 }

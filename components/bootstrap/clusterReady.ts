@@ -29,8 +29,8 @@ export function waitForCluster(
       }),
     ),
     stdin: ctx.operationsBundle,
-    // Re-checked whenever the set of nodes changes.
-    triggers: nodes.map((n) => n.instance.id),
+    // Re-checked whenever the set of nodes changes, and at the end of a rolling upgrade.
+    triggers: [...nodes.map((n) => n.instance.id), ctx.config.kubernetesVersion],
     dependsOn,
     createTimeout: "20m",
   });

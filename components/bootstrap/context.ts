@@ -28,6 +28,12 @@ export const TIMEOUTS = {
   releaseCloudResources: 300,
   /** Right after init the API answers at once; when replacing, the survivors answer at once too. */
   etcdPruneApiWait: 300,
+  /** A rolling upgrade's drain of one node (PodDisruptionBudgets respected). */
+  upgradeDrain: 300,
+  /** kubeadm upgrade apply|node on one node, and its kubelet coming back. */
+  upgradeNode: 900,
+  /** An upgraded node Ready at the target version. */
+  upgradeRestore: 600,
 } as const;
 
 /** The kubeadm settings shared by every node of the cluster. */

@@ -11,14 +11,18 @@
  *   cni, the add-ons, every member ─> cluster-ready (bastion)
  *   the add-ons, every member ─> release-cloud-resources (bastion; its delete runs first in a
  *     destroy: LoadBalancer Services and volumes released while the controllers still run)
+ *   only while a kubernetesVersion change is pending (upgradeCluster.ts): upgrade-preflight ─>
+ *     each control plane in turn ─> the workers in batches; new joins and the cloud controller
+ *     wait for the control planes, cluster-ready for everything
  *
  * No step asks a node for anything: each join gets its credentials from the program on stdin,
  * and every cluster-level step runs on the bastion with the program's own kubeconfig. A node
  * added or replaced weeks later, cp-0 included, joins exactly like one added at creation.
  */
 import type * as remote from "@pulumi/command/remote";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../config/clusterConfig";
+import { describeUpgrade, UpgradePlan } from "../../config/upgradePlan";
 import type { ClusterNode } from "../nodes";
 import type { Pki } from "../pki";
 import { waitForCluster } from "./clusterReady";
@@ -32,6 +36,7 @@ import { initCluster, installCni } from "./initCluster";
 import { joinControlPlanes, joinWorkers, pruneEtcd } from "./joinNodes";
 import { prepareBastion } from "./prepareBastion";
 import { prepareNodes } from "./prepareNodes";
+import { RolloutResult, upgradeCluster } from "./upgradeCluster";
 
 export { clusterSettings, TIMEOUTS } from "./context";
 
@@ -59,6 +64,8 @@ export interface BootstrapArgs {
   readonly clusterAnchor: pulumi.Resource;
   /** The region, for the EBS CSI controller (which then needs no metadata to find it). */
   readonly region: string;
+  /** The rolling upgrade a pending `kubernetesVersion` change asks for (config/upgradePlan.ts). */
+  readonly upgrade?: UpgradePlan;
   readonly parent: pulumi.Resource;
 }
 
@@ -81,6 +88,20 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
   const init = initCluster(ctx, cp0, args.pki, [prepared.get(cp0.name)!]);
   const cni = installCni(ctx, name, [init, bastionTools, ...args.apiPath]);
   const etcdPrune = pruneEtcd(ctx, name, args.controlPlanes, [init, bastionTools]);
+  const rollout: RolloutResult = args.upgrade
+    ? upgradeCluster(ctx, name, {
+        plan: args.upgrade,
+        nodes: new Map(nodes.map((n) => [n.name, n])),
+        prepared,
+        bastionReady: [bastionTools, ...args.apiPath],
+      })
+    : { controlPlanesDone: [], all: [] };
+  if (args.upgrade) {
+    const described = describeUpgrade(args.upgrade).join("\n");
+    ctx.artifacts.set("upgrade-plan.txt", pulumi.output(`${described}\n`));
+    // The preview's diagnostics say which nodes the rollout touches, and in what order.
+    void pulumi.log.info(described);
+  }
   const joinArgs = {
     init,
     etcdPrune,
@@ -90,6 +111,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
     apiPath: args.apiPath,
     bastionTools,
     clusterAnchor: args.clusterAnchor,
+    upgradedControlPlanes: rollout.controlPlanesDone,
   };
   const joined = [
     ...joinControlPlanes(ctx, args.controlPlanes, joinArgs),
@@ -104,11 +126,12 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
             init,
             bastionTools,
             ...args.apiPath,
+            ...rollout.controlPlanesDone,
           ]);
           return [controller, installEbsCsi(ctx, name, args.region, [cni, controller])];
         })()
       : [];
-  const clusterReady = waitForCluster(ctx, name, nodes, [cni, ...cloud, ...joined]);
+  const clusterReady = waitForCluster(ctx, name, nodes, [cni, ...cloud, ...joined, ...rollout.all]);
   // Beside cluster-ready, not after it: it needs every node and add-on to be there (so a destroy
   // deletes it before any of them), and its create only reports.
   if (cloud.length > 0) releaseCloudResourcesOnDestroy(ctx, name, [...cloud, ...joined]);

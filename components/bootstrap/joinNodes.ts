@@ -40,6 +40,11 @@ export interface JoinPhaseArgs {
   readonly bastionTools: remote.Command;
   /** Deleting it deletes the cluster, so a node's removal is pointless then (a destroy). */
   readonly clusterAnchor: pulumi.Resource;
+  /**
+   * During a rolling upgrade, the end of the control planes' rollout: a node that joins now
+   * runs the target version, and its kubelet must not be newer than the API servers.
+   */
+  readonly upgradedControlPlanes: readonly pulumi.Resource[];
 }
 
 interface JoinedNode {
@@ -117,6 +122,7 @@ function joinStep(
       a.prepared.get(node.name)!,
       ...after,
       ...(node.role === "worker" ? a.apiPath : [a.etcdPrune]),
+      ...a.upgradedControlPlanes,
     ],
     createTimeout: "30m",
   });

@@ -31,7 +31,8 @@ export function prepareBastion(ctx: BootstrapContext, clusterName: string): remo
           ? { version: PINNED.helm, urlTemplate: helmUrlTemplate(), sha256: HELM_SHA256 }
           : undefined,
     }),
-    triggers: [ctx.bastionInstanceId],
+    // Again for a new Kubernetes version: kubectl stays within one minor of the API server.
+    triggers: [ctx.bastionInstanceId, ctx.config.kubernetesVersion],
     dependsOn: [ready],
     createTimeout: "15m",
   });

@@ -308,13 +308,17 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
     expect(ops.clusters[0].cluster["tls-server-name"]).toBeUndefined();
   });
 
-  test("node steps re-run only when their instance is replaced; the bastion's when the bastion is", () => {
+  test("node steps re-run only when their instance is replaced; the bastion's when the bastion or the version changes", () => {
     const instanceId = (node: string) => `${node.replace(`${name}-`, `${name}-nodes-`)}-id`;
     for (const step of ["prepare", "join", "member"]) {
       expect(h.byName(`${w(1)}-${step}`).inputs.triggers).toEqual([instanceId(w(1))]);
       expect(h.byName(`${cp(0)}-${step}`).inputs.triggers).toEqual([instanceId(cp(0))]);
     }
-    expect(h.byName(`${name}-bastion-tools`).inputs.triggers).toEqual([`${name}-bastion-id`]);
+    // kubectl on the bastion follows the cluster's version (a rolling upgrade re-runs it).
+    expect(h.byName(`${name}-bastion-tools`).inputs.triggers).toEqual([
+      `${name}-bastion-id`,
+      "1.34.2",
+    ]);
     expect(h.byName(`${name}-cni`).inputs.triggers).toEqual([]);
     expect(h.byName(`${w(1)}-join`).inputs.update).toContain("running nodes are left as they are");
   });

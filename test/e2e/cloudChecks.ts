@@ -35,6 +35,14 @@ const webService = {
   spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080 }] },
 };
 
+/** The rolling upgrade must keep one web pod up at all times (test/e2e/upgradeChecks.ts). */
+const webBudget = {
+  apiVersion: "policy/v1",
+  kind: "PodDisruptionBudget",
+  metadata: { name: "web", namespace: CLOUD_NS },
+  spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+};
+
 const claim = {
   apiVersion: "v1",
   kind: "PersistentVolumeClaim",
@@ -62,7 +70,7 @@ const writer = {
 };
 
 /** GET url with a 5 s bound; the body, or undefined while the name or the targets are not up. */
-async function httpBody(url: string): Promise<string | undefined> {
+export async function httpBody(url: string): Promise<string | undefined> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     return res.ok ? await res.text() : undefined;
@@ -81,7 +89,7 @@ export async function checkLoadBalancerAndVolume(
   log: (message: string) => void,
 ): Promise<CloudCheckResult> {
   await kubectl.apply([{ apiVersion: "v1", kind: "Namespace", metadata: { name: CLOUD_NS } }]);
-  await kubectl.apply([web, webService, claim, writer]);
+  await kubectl.apply([web, webBudget, webService, claim, writer]);
 
   // The default StorageClass is the program's: gp3, encrypted, WaitForFirstConsumer.
   const classes = await kubectl.json<{ items: StorageClass[] }>(["get", "storageclass"]);

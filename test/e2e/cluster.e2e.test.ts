@@ -17,12 +17,16 @@
  *   6. the AWS integration: a Service of type LoadBalancer gets an ELB hostname and answers HTTP,
  *      a claim on the default StorageClass (EBS CSI, gp3) binds and a pod writes to it; both are
  *      left for the destroy to release;
- *   7. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
+ *   7. a rolling upgrade by one minor (the cluster is built at FROM_VERSION and moved to the
+ *      project's default): every node's kubelet runs the target afterwards, the upgrade steps ran
+ *      (`kubeadm upgrade apply` once), and the Deployment behind a PodDisruptionBudget kept
+ *      answering through its load balancer while the `up` ran;
+ *   8. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
  *      node's removal step, but does run the release of what Kubernetes created in AWS, and
  *      afterwards no ELB, target group, network interface, volume or security group tagged for
  *      the cluster is left in the region (checked with the AWS SDK).
  *
- * Opt-in, since it creates billed resources (about 35-50 minutes of 3-4 small instances, an NLB,
+ * Opt-in, since it creates billed resources (about 50-70 minutes of 3-4 small instances, an NLB,
  * a Classic ELB and a 1 GiB gp3 volume): `KUBEADM_AWS_E2E=1 npm run e2e` with AWS credentials and `kubectl` on PATH. The Pulumi
  * CLI is the deploy wrapper's project-local one (installed into .pulumi-cli on first use), so
  * the test deploys exactly as `npm run up` does. State goes to the project's backend (file://~ unless
@@ -47,13 +51,21 @@ import { projectCli } from "../../tools/pulumiCli";
 import { checkLoadBalancerAndVolume } from "./cloudChecks";
 import { Kubectl, NodeState, onPath, waitForReadyNodes, waitUntil } from "./kube";
 import { clusterLeftovers } from "./leftovers";
+import { kubeletVersions, probeWhile } from "./upgradeChecks";
+import { DEFAULTS } from "../../config/defaults";
 import { awsCredentialsSource } from "./prerequisites";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const MINUTE = 60_000;
 /** Must match jest.e2e.config.js; the work below gets less so that `destroy` always has time. */
-const TEST_TIMEOUT_MS = 90 * MINUTE;
-const WORK_BUDGET_MS = 65 * MINUTE;
+const TEST_TIMEOUT_MS = 120 * MINUTE;
+const WORK_BUDGET_MS = 95 * MINUTE;
+/**
+ * The cluster is built one minor below the default and upgraded to it. The patch must exist in
+ * pkgs.k8s.io's repository for that minor (the upgrade's own check refuses it otherwise).
+ */
+const TO_VERSION = DEFAULTS.kubernetesVersion;
+const FROM_VERSION = process.env.KUBEADM_AWS_E2E_FROM_VERSION ?? "1.33.0";
 const IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53";
 /** Namespace of the check pods. */
 const NS = "e2e-checks";
@@ -86,10 +98,16 @@ function uniqueStackName(): string {
  * The node groups are set as JSON text rather than with `--path` syntax: config.ts parses the raw
  * value either way, and JSON leaves no question whether a count is stored as a number or a string.
  */
-function stackConfig(clusterName: string, region: string, workerCount: number): ConfigMap {
+function stackConfig(
+  clusterName: string,
+  region: string,
+  workerCount: number,
+  kubernetesVersion: string,
+): ConfigMap {
   return {
     "aws:region": { value: region },
     "kubeadm-aws:clusterName": { value: clusterName },
+    "kubeadm-aws:kubernetesVersion": { value: kubernetesVersion },
     "kubeadm-aws:controlPlane": { value: JSON.stringify(CONTROL_PLANE) },
     "kubeadm-aws:workers": { value: JSON.stringify({ ...WORKERS, count: workerCount }) },
   };
@@ -291,12 +309,13 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
       }, WORK_BUDGET_MS);
 
       let printed = "";
+      let version = FROM_VERSION;
       const up = async (
         stack: Stack,
         workerCount: number,
         replace: string[] = [],
       ): Promise<OutputMap> => {
-        await stack.setAllConfig(stackConfig(stackName, region, workerCount));
+        await stack.setAllConfig(stackConfig(stackName, region, workerCount, version));
         log(
           stackName,
           `up with ${CONTROL_PLANE.count} control plane + ${workerCount} workers` +
@@ -346,7 +365,9 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
 
         // The AWS integration: an ELB for a LoadBalancer Service, an EBS volume for a claim.
         // Both stay for the destroy to release.
-        await checkLoadBalancerAndVolume(kubectl, (m) => log(stackName, m));
+        const { loadBalancerHostname } = await checkLoadBalancerAndVolume(kubectl, (m) =>
+          log(stackName, m),
+        );
 
         // The private plumbing: the API's fixed name, the kubeconfig verifying it through the
         // public NLB, and no SSH on any node's public address (only the bastion answers).
@@ -404,7 +425,29 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         nodes = await waitForReadyNodes(kubectl, expected);
         expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
 
-        // 6. A create-only change is refused before anything is touched, naming both values.
+        // 6. A rolling upgrade by one minor, while the Deployment behind a PDB keeps serving.
+        version = TO_VERSION;
+        const serving = probeWhile(`http://${loadBalancerHostname}/hostname`);
+        outputs = await up(stack, WORKERS.count);
+        const report = await serving.stop();
+        log(
+          stackName,
+          `upgrade ${FROM_VERSION} -> ${TO_VERSION}: ${report.probes} probes, ${report.failures} failed, longest outage ${report.longestOutageSeconds}s`,
+        );
+        expect(printed).toContain("[upgrade-preflight]");
+        expect(printed.match(/\[upgrade-node\] kubeadm upgrade apply v/g) ?? []).toHaveLength(1);
+        expect(outputs.kubernetesVersion?.value).toBe(TO_VERSION);
+        const kubelets = await kubeletVersions(kubectl);
+        expect(Object.keys(kubelets).sort()).toEqual(nodeNamesOf(outputs));
+        expect(new Set(Object.values(kubelets))).toEqual(new Set([`v${TO_VERSION}`]));
+        // Kept serving: a load balancer takes a few seconds to stop sending to a drained node,
+        // so single failed probes are tolerated, an outage is not.
+        expect(report.longestOutageSeconds).toBeLessThanOrEqual(20);
+        expect(report.failures / report.probes).toBeLessThan(0.05);
+        nodes = await waitForReadyNodes(kubectl, expected);
+        expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+
+        // 7. A create-only change is refused before anything is touched, naming both values.
         await stack.setConfig("kubeadm-aws:cni", { value: "calico" });
         await expect(stack.preview({ onOutput })).rejects.toThrow(
           /cni is create-only: this cluster was built with flannel and the stack now says calico/,

@@ -69,6 +69,31 @@ const RENDERED: ReadonlyArray<readonly [string, string]> = [
     }),
   ],
   [
+    "upgrade-preflight",
+    steps.renderUpgradePreflight({ targetVersion: "1.35.0", apiWaitSeconds: 60 }),
+  ],
+  [
+    "upgrade-node",
+    steps.renderUpgradeNode({
+      mode: "upgrade",
+      kubeadmAction: "apply",
+      role: "control-plane",
+      targetVersion: "1.35.0",
+      timeoutSeconds: 600,
+    }),
+  ],
+  [
+    "node-rollout",
+    steps.renderNodeRollout({
+      phase: "drain",
+      nodeName: "ip-192-0-2-12.ec2.internal",
+      targetVersion: "1.35.0",
+      reason: "upgrade to 1.35.0",
+      drainTimeoutSeconds: 300,
+      waitTimeoutSeconds: 600,
+    }),
+  ],
+  [
     "remove-node",
     steps.renderRemoveNode({
       nodeName: "ip-192-0-2-12",

@@ -48,7 +48,8 @@ test("the program exports the endpoint, nodes, SSH user and the secrets", async 
   expect(await valueOf(out.bastionIp)).toMatch(/^198\.51\.100\.\d+$/);
   expect(out.bastionUser).toBe("ubuntu");
   // The deployment record the next run reads back: zones, placement, create-only settings.
-  expect(out.deploymentRecord).toMatchObject({
+  expect(await valueOf(out.deploymentRecord)).toMatchObject({
+    kubernetesVersion: "1.34.2",
     version: 1,
     region: "us-east-1",
     zones: ["us-east-1a", "us-east-1b"],

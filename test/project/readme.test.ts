@@ -14,7 +14,9 @@ const USER_KEYS = CONFIG_KEYS.flatMap((key) =>
       ? ["bastion.instanceType"]
       : key === "adminKubeconfig"
         ? ["adminKubeconfig.validityDays", "adminKubeconfig.renewBeforeDays"]
-        : [key],
+        : key === "upgrade"
+          ? ["upgrade.maxUnavailableWorkers"]
+          : [key],
 );
 
 /** The rows of the table under "What changing each key does on a running cluster". */

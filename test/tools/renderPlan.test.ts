@@ -248,7 +248,7 @@ describe("the summary", () => {
       "| k8s-prod-worker-0/member.delete.sh, skipped when k8s-prod-net-vpc goes too |",
     );
     expect(row("cluster-ready")).toContain(
-      "| k8s-prod-cp-0, k8s-prod-cp-1, k8s-prod-cp-2, k8s-prod-worker-0, k8s-prod-worker-1, k8s-prod-worker-2 |",
+      "| k8s-prod-cp-0, k8s-prod-cp-1, k8s-prod-cp-2, k8s-prod-worker-0, k8s-prod-worker-1, k8s-prod-worker-2, 1.34.2 |",
     );
   });
 
