@@ -20,6 +20,7 @@ import { Bastion } from "./bastionHost";
 import { cloudSweep } from "./cloudSweep";
 import { InstanceProfiles } from "./instanceProfiles";
 import { createBootstrap } from "./bootstrap/createBootstrap";
+import { rollGates } from "./bootstrap/rollNodes";
 import { ClusterApi } from "./clusterApi";
 import { ADMIN_USER, ClientCertificate, issueClusterAdmins, OPERATIONS_USER } from "./credentials";
 import { MachineImages } from "./machineImages";
@@ -148,6 +149,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         })
       : undefined;
 
+    // A pending instance-type or image change: each rolling instance waits for its drain.
+    const rollingGates = rollGates(args.preflight.roll);
     this.machines = new Nodes(
       `${name}-nodes`,
       {
@@ -175,6 +178,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           instanceProfile: profiles.names.workers,
           metadataHopLimit: 1,
         },
+        rolling: rollingGates,
       },
       { parent: this, dependsOn: sweep ? [sweep] : [] },
     );
@@ -262,6 +266,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       clusterAnchor: this.network.vpc,
       region: args.preflight.region,
       upgrade: args.preflight.upgrade,
+      roll: args.preflight.roll ? { plan: args.preflight.roll, gates: rollingGates } : undefined,
       parent: this,
     });
     // The stack registers all its outputs in one call once every one of them resolves
@@ -269,9 +274,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // serializeProperties of the whole object), and the root's old outputs stay until then
     // (previousDeployment.ts): gating the record on cluster-ready gates the whole set.
     const record = this.deploymentRecord;
-    this.deploymentRecordOutput = args.preflight.upgrade
-      ? bootstrap.clusterReady.id.apply(() => record)
-      : pulumi.output(record);
+    this.deploymentRecordOutput =
+      args.preflight.upgrade || args.preflight.roll
+        ? bootstrap.clusterReady.id.apply(() => record)
+        : pulumi.output(record);
     this.bootstrapCommands = bootstrap.commands;
     this.bootstrapArtifacts = bootstrap.artifacts;
     this.vpcId = this.network.vpcId;

@@ -41,6 +41,14 @@ export interface NodesArgs {
   readonly images: MachineImages;
   readonly controlPlane: NodeGroupArgs;
   readonly workers: NodeGroupArgs;
+  /**
+   * Nodes of a pending rolling change (bootstrap/rollNodes.ts), by logical name: each instance
+   * waits for its drain, and a node that is replaced takes the new image.
+   */
+  readonly rolling?: ReadonlyMap<
+    string,
+    { readonly replace: boolean; readonly after: Promise<pulumi.Resource[]> }
+  >;
 }
 
 /** One node as the rest of the program sees it. */
@@ -81,6 +89,7 @@ export class Nodes extends pulumi.ComponentResource {
           throw new Error(`${label}-${index} has no zone (placement ${g.zoneIndexes.join(",")})`);
         }
         const nodeName = `${args.clusterName}-${label}-${index}`;
+        const rolling = args.rolling?.get(nodeName);
         const instance = new aws.ec2.Instance(
           `${name}-${label}-${index}`,
           {
@@ -106,8 +115,11 @@ export class Nodes extends pulumi.ComponentResource {
           {
             parent: this,
             // A newer image must not replace running nodes behind the user's back: it applies
-            // to nodes created from now on. Replacing a node is an explicit `--replace`.
-            ignoreChanges: ["ami"],
+            // to nodes created from now on. Replacing a node is an explicit `--replace`, or a
+            // worker's turn in a rolling image change.
+            ignoreChanges: rolling?.replace ? [] : ["ami"],
+            // Only during a rolling change: the node is drained before its instance changes.
+            ...(rolling ? { dependsOn: rolling.after } : {}),
           },
         );
         return {

@@ -8,16 +8,17 @@
  *   cluster runs (config/zones.ts); each node's zone (kept, or spread over the zones).
  */
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, ConfigError } from "../config/clusterConfig";
 import {
   createOnlyProblems,
   DeploymentRecord,
   groupChangeProblems,
-  LiveInstanceTypes,
   Placement,
   placeNodes,
 } from "../config/deploymentRecord";
 import { Ec2Architecture, pickArchitecture } from "../config/images";
+import { LiveNode, planRoll, RollPlan, rollPending } from "../config/rollPlan";
 import { planUpgrade, UpgradePlan, versionChangeProblems } from "../config/upgradePlan";
 import { chooseZones } from "../config/zones";
 import {
@@ -44,6 +45,8 @@ export interface PreflightResult {
   readonly placement: Placement;
   /** The rolling upgrade a `kubernetesVersion` change asks for (none for a new cluster). */
   readonly upgrade?: UpgradePlan;
+  /** The rolling node change an instance-type or image change asks for. */
+  readonly roll?: RollPlan;
 }
 
 export type { InstanceTypeFacts };
@@ -56,8 +59,8 @@ export interface PreflightLookups {
   instanceTypeOfferings(instanceType: string): Promise<readonly string[]>;
   /** The CPU architecture of an explicit image (`amiId`). */
   imageArchitecture(amiId: string): Promise<string>;
-  /** The instance types the cluster's instances of a role run right now. */
-  liveInstanceTypes(clusterName: string, role: "control-plane" | "worker"): Promise<string[]>;
+  /** The cluster's instances of a role that run (or are stopped) right now. */
+  liveNodes(clusterName: string, role: "control-plane" | "worker"): Promise<LiveNode[]>;
   /** A Service Quotas value for this account and region; undefined when it cannot be read. */
   quota(serviceCode: string, quotaCode: string): Promise<number | undefined>;
 }
@@ -82,15 +85,23 @@ export const awsLookups: PreflightLookups = {
   imageArchitecture: async (amiId) =>
     (await aws.ec2.getAmi({ filters: [{ name: "image-id", values: [amiId] }], mostRecent: true }))
       .architecture,
-  liveInstanceTypes: async (clusterName, role) => {
+  liveNodes: async (clusterName, role) => {
     const found = await aws.ec2.getInstances({
       instanceTags: { "kubeadm-aws/cluster": clusterName, "kubeadm-aws/role": role },
       instanceStateNames: ["pending", "running", "stopping", "stopped"],
     });
-    const types = await Promise.all(
-      found.ids.map(async (instanceId) => (await aws.ec2.getInstance({ instanceId })).instanceType),
+    return Promise.all(
+      found.ids.map(async (instanceId) => {
+        const i = await aws.ec2.getInstance({ instanceId });
+        return {
+          name: i.tags.Name ?? "",
+          instanceId,
+          instanceType: i.instanceType,
+          imageId: i.ami,
+          privateDns: i.privateDns,
+        };
+      }),
     );
-    return types;
   },
   quota: (serviceCode, quotaCode) =>
     aws.servicequotas.getServiceQuota({ serviceCode, quotaCode }).then(
@@ -213,21 +224,32 @@ async function imageArchitecture(
   return arch;
 }
 
-/** The running nodes' real types, asked only for a group whose configured type changed. */
-async function liveTypesOfChangedGroups(
+/**
+ * The rolling node change of an instance-type or image change (config/rollPlan.ts), from EC2's
+ * live instances of each changed group; asked only when something must roll.
+ */
+async function rollOf(
   previous: DeploymentRecord,
   config: ClusterConfig,
   lookups: PreflightLookups,
-): Promise<LiveInstanceTypes> {
-  const ask = (key: "controlPlane" | "workers", role: "control-plane" | "worker") =>
-    previous.groups[key].count > 0 && previous.groups[key].instanceType !== config[key].instanceType
-      ? lookups.liveInstanceTypes(config.clusterName, role)
-      : Promise.resolve([]);
-  const [controlPlane, workers] = await Promise.all([
-    ask("controlPlane", "control-plane"),
-    ask("workers", "worker"),
+  newArch: Readonly<Record<"controlPlane" | "workers", Ec2Architecture>>,
+): Promise<{ plan?: RollPlan; problems: string[]; notes: string[] }> {
+  if (!rollPending(previous, config)) return { problems: [], notes: [] };
+  const archOf = async (type: string) =>
+    pickArchitecture((await lookups.instanceType(type)).supportedArchitectures);
+  const [controlPlane, workers, cpArch, workerArch] = await Promise.all([
+    lookups.liveNodes(config.clusterName, "control-plane"),
+    lookups.liveNodes(config.clusterName, "worker"),
+    archOf(previous.groups.controlPlane.instanceType).catch(() => undefined),
+    archOf(previous.groups.workers.instanceType).catch(() => undefined),
   ]);
-  return { controlPlane, workers };
+  return planRoll(previous, config, {
+    live: { controlPlane, workers },
+    architectureChanged: {
+      controlPlane: cpArch !== undefined && cpArch !== newArch.controlPlane,
+      workers: workerArch !== undefined && workerArch !== newArch.workers,
+    },
+  });
 }
 
 /** The zones each instance type is offered in (an unknown type: none; reported elsewhere). */
@@ -260,8 +282,7 @@ export async function preflight(
   const region = await lookups.region();
   if (previous) {
     problems.push(...judged(createOnlyProblems(previous, config, region)));
-    const live = await liveTypesOfChangedGroups(previous, config, lookups);
-    problems.push(...judged(groupChangeProblems(previous, config, live)));
+    problems.push(...judged(groupChangeProblems(previous, config)));
     if (previous.kubernetesVersion !== undefined) {
       problems.push(
         ...judged(versionChangeProblems(previous.kubernetesVersion, config.kubernetesVersion)),
@@ -301,7 +322,14 @@ export async function preflight(
   });
   groupProblems.push(...(await bastionZoneProblems(config, lookups, zoneChoice.zones)));
   problems.push(...judged(groupProblems), ...judged(zoneChoice.problems));
-  if (problems.length > 0) throw new ConfigError(problems);
+  const roll = previous
+    ? await rollOf(previous, config, lookups, {
+        controlPlane: controlPlaneArch,
+        workers: workerArch,
+      })
+    : { problems: [], notes: [] };
+  problems.push(...judged(roll.problems));
+  for (const note of roll.notes) void pulumi.log.warn(note);
   const zoneCount = zoneChoice.zones.length;
   const upgrade = previous
     ? planUpgrade(
@@ -314,8 +342,17 @@ export async function preflight(
         { controlPlanes: config.controlPlane.count, workers: config.workers.count },
       )
     : undefined;
+  if (upgrade && roll.plan) {
+    problems.push(
+      `kubernetesVersion (${upgrade.from} -> ${upgrade.to}) and ${roll.plan.changes.join(", ")} ` +
+        `change in the same \`up\`: each rolls over every node, and one rollout at a time is the ` +
+        `one that can stop and resume cleanly. Change one of them now and the other in the next \`up\``,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     ...(upgrade ? { upgrade } : {}),
+    ...(roll.plan ? { roll: roll.plan } : {}),
     controlPlaneArch,
     workerArch,
     bastionArch,

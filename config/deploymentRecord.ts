@@ -49,6 +49,8 @@ const recordSchema = z.object({
    * finished its rollout, so a failed upgrade leaves the old version here (config/upgradePlan.ts).
    */
   kubernetesVersion: z.string().optional(),
+  /** The explicit image the nodes were built from or rolled to (absent: the image lookup). */
+  amiId: z.string().optional(),
   settings: z.record(z.string(), z.string()),
   /** Zone names by zone index; index k owns node subnet slot k (cidr.ts). */
   zones: z.array(z.string()),
@@ -102,6 +104,7 @@ export function buildRecord(
     version: 1,
     region,
     kubernetesVersion: config.kubernetesVersion,
+    ...(config.amiId ? { amiId: config.amiId } : {}),
     settings,
     zones: [...zones],
     groups: { controlPlane: groupOf(config.controlPlane), workers: groupOf(config.workers) },
@@ -138,35 +141,16 @@ export function createOnlyProblems(
   return problems;
 }
 
-/** What a group's running instances really are, when its type changed (EC2's live answer). */
-export type LiveInstanceTypes = Readonly<Record<"controlPlane" | "workers", readonly string[]>>;
-
 /**
- * Changes a running group cannot take in one step: an instance-type change stops and starts every
- * node of the group at once (all control planes down together), volumes cannot shrink, and a
- * zone that holds nodes cannot go away. A type change is let through once every running node
- * already has the new type (rolled by hand, see README), since the update then changes nothing.
+ * Changes a running group cannot take: volumes cannot shrink, and a zone that holds nodes cannot
+ * go away. (An instance-type or image change rolls the nodes one at a time: config/rollPlan.ts.)
  */
-export function groupChangeProblems(
-  previous: DeploymentRecord,
-  config: ClusterConfig,
-  live?: LiveInstanceTypes,
-): string[] {
+export function groupChangeProblems(previous: DeploymentRecord, config: ClusterConfig): string[] {
   const problems: string[] = [];
   for (const key of ["controlPlane", "workers"] as const) {
     const was = previous.groups[key];
     const now = config[key];
     const running = Math.min(was.count, now.count);
-    const liveTypes = live?.[key] ?? [];
-    const rolled = liveTypes.length > 0 && liveTypes.every((t) => t === now.instanceType);
-    if (running > 0 && was.instanceType !== now.instanceType && !rolled) {
-      problems.push(
-        `${key}.instanceType cannot change on a running group: its ${was.count} node(s) run ` +
-          `${was.instanceType}, and changing it to ${now.instanceType} would stop and start them all at once. ` +
-          `Set it back with \`pulumi config set --path ${key}.instanceType ${was.instanceType}\`, or roll ` +
-          `the nodes to ${now.instanceType} one at a time first (README: "Changing an instance type")`,
-      );
-    }
     if (running > 0 && now.rootVolumeSizeGiB < was.rootVolumeSizeGiB) {
       problems.push(
         `${key}.rootVolumeSizeGiB cannot shrink from ${was.rootVolumeSizeGiB} to ${now.rootVolumeSizeGiB}: ` +

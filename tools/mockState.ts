@@ -156,6 +156,12 @@ export interface LiveInstance {
   readonly cluster: string;
   readonly role: "control-plane" | "worker";
   readonly instanceType: string;
+  /** Its Name tag, the node's logical name (`<cluster>-cp-0`). */
+  readonly name?: string;
+  /** Default: the image the mock looks up for x86_64 nodes. */
+  readonly imageId?: string;
+  /** Default: a private DNS name derived from the instance id. */
+  readonly privateDns?: string;
 }
 
 export interface InvokeContext {
@@ -245,7 +251,12 @@ export function mockInvoke(token: string, args: Record<string, any>, ctx: Invoke
     case "aws:ec2/getInstance:getInstance": {
       const live = ctx.liveInstances.get(args.instanceId as string);
       if (!live) throw new Error(`InvalidInstanceID.NotFound: ${args.instanceId}`);
-      return { instanceType: live.instanceType };
+      return {
+        instanceType: live.instanceType,
+        ami: live.imageId ?? "ami-0bbbbbbbbbbbbbbb2",
+        privateDns: live.privateDns ?? `ip-${String(args.instanceId)}.ec2.internal`,
+        tags: live.name ? { Name: live.name } : {},
+      };
     }
     case "aws:servicequotas/getServiceQuota:getServiceQuota": {
       const code = args.quotaCode as string;

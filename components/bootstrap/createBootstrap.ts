@@ -14,6 +14,8 @@
  *   only while a kubernetesVersion change is pending (upgradeCluster.ts): upgrade-preflight ─>
  *     each control plane in turn ─> the workers in batches; new joins and the cloud controller
  *     wait for the control planes, cluster-ready for everything
+ *   only while an instance-type or image change is pending (rollNodes.ts): per node in turn,
+ *     roll-drain ─> the instance changes ─> roll-restore
  *
  * No step asks a node for anything: each join gets its credentials from the program on stdin,
  * and every cluster-level step runs on the bastion with the program's own kubeconfig. A node
@@ -22,6 +24,7 @@
 import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfig } from "../../config/clusterConfig";
+import { describeRoll, RollPlan } from "../../config/rollPlan";
 import { describeUpgrade, UpgradePlan } from "../../config/upgradePlan";
 import type { ClusterNode } from "../nodes";
 import type { Pki } from "../pki";
@@ -36,6 +39,7 @@ import { initCluster, installCni } from "./initCluster";
 import { joinControlPlanes, joinWorkers, pruneEtcd } from "./joinNodes";
 import { prepareBastion } from "./prepareBastion";
 import { prepareNodes } from "./prepareNodes";
+import { RollGate, rollNodes } from "./rollNodes";
 import { RolloutResult, upgradeCluster } from "./upgradeCluster";
 
 export { clusterSettings, TIMEOUTS } from "./context";
@@ -66,6 +70,8 @@ export interface BootstrapArgs {
   readonly region: string;
   /** The rolling upgrade a pending `kubernetesVersion` change asks for (config/upgradePlan.ts). */
   readonly upgrade?: UpgradePlan;
+  /** The rolling node change a pending instance-type or image change asks for, with its gates. */
+  readonly roll?: { readonly plan: RollPlan; readonly gates: ReadonlyMap<string, RollGate> };
   readonly parent: pulumi.Resource;
 }
 
@@ -131,7 +137,26 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
           return [controller, installEbsCsi(ctx, name, args.region, [cni, controller])];
         })()
       : [];
-  const clusterReady = waitForCluster(ctx, name, nodes, [cni, ...cloud, ...joined, ...rollout.all]);
+  const rolled = args.roll
+    ? rollNodes(ctx, {
+        plan: args.roll.plan,
+        gates: args.roll.gates,
+        nodes: new Map(nodes.map((n) => [n.name, n])),
+        bastionTools,
+      })
+    : [];
+  if (args.roll) {
+    const described = describeRoll(args.roll.plan).join("\n");
+    ctx.artifacts.set("roll-plan.txt", pulumi.output(`${described}\n`));
+    void pulumi.log.info(described);
+  }
+  const clusterReady = waitForCluster(ctx, name, nodes, [
+    cni,
+    ...cloud,
+    ...joined,
+    ...rollout.all,
+    ...rolled,
+  ]);
   // Beside cluster-ready, not after it: it needs every node and add-on to be there (so a destroy
   // deletes it before any of them), and its create only reports.
   if (cloud.length > 0) releaseCloudResourcesOnDestroy(ctx, name, [...cloud, ...joined]);

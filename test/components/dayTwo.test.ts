@@ -1,8 +1,8 @@
 /**
  * Day-2 runs under mocks: the same stack evaluated again with a changed config and the previous
  * run's `deploymentRecord` output fed back (as `pulumi:pulumi:readStackOutputs` returns it).
- * Existing nodes keep their zone and subnet whatever the counts; create-only changes and
- * instance-type changes on running groups stop the run before a single resource is registered.
+ * Existing nodes keep their zone and subnet whatever the counts; create-only changes stop the run
+ * before a single resource is registered, and an instance-type change rolls (rollingNodes.test.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterConfigInput } from "../../config/clusterConfig";
@@ -181,25 +181,20 @@ describe("a change a running cluster cannot take stops the run before anything i
     );
     expect(h.resources).toEqual([]);
   });
+});
 
-  test("an instance-type change of the running control planes", async () => {
-    const problems = await refused({
-      controlPlane: { count: 3, instanceType: "m7i.large" },
-      workers: { count: 2 },
-    });
-    expect(problems).toEqual([
-      expect.stringMatching(
-        /^controlPlane\.instanceType cannot change on a running group: its 3 node\(s\) run t3\.medium/,
-      ),
-    ]);
-  });
-
-  test("but not once EC2 reports every control plane already on the new type", async () => {
+describe("an instance-type change of a running group", () => {
+  test("an instance-type change of the running control planes goes through as a roll", async () => {
     await days({ controlPlane: { count: 3 }, workers: { count: 2 } });
     const live = Object.fromEntries(
       [0, 1, 2].map((i) => [
         `i-cp${i}`,
-        { cluster: NAME, role: "control-plane" as const, instanceType: "m7i.large" },
+        {
+          cluster: NAME,
+          role: "control-plane" as const,
+          instanceType: "t3.medium",
+          name: `${NAME}-cp-${i}`,
+        },
       ]),
     );
     h.setLiveInstances(live);
@@ -208,5 +203,28 @@ describe("a change a running cluster cannot take stops the run before anything i
       workers: { count: 2 },
     });
     expect(record.groups.controlPlane.instanceType).toBe("m7i.large");
+    expect(h.resources.some((r) => r.name === `${NAME}-cp-0-roll-drain`)).toBe(true);
+  });
+
+  test("nothing rolls once EC2 reports every control plane already on the new type", async () => {
+    await days({ controlPlane: { count: 3 }, workers: { count: 2 } });
+    const live = Object.fromEntries(
+      [0, 1, 2].map((i) => [
+        `i-cp${i}`,
+        {
+          cluster: NAME,
+          role: "control-plane" as const,
+          instanceType: "m7i.large",
+          name: `${NAME}-cp-${i}`,
+        },
+      ]),
+    );
+    h.setLiveInstances(live);
+    const { record } = await up({
+      controlPlane: { count: 3, instanceType: "m7i.large" },
+      workers: { count: 2 },
+    });
+    expect(record.groups.controlPlane.instanceType).toBe("m7i.large");
+    expect(h.resources.some((r) => r.name.includes("-roll-"))).toBe(false);
   });
 });

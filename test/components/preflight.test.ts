@@ -1,6 +1,7 @@
 import { validateClusterConfig, ConfigError } from "../../config/clusterConfig";
 import { PreflightLookups, preflight } from "../../components/preflight";
 import { resolveMyIp } from "../../config/callerIp";
+import type { LiveNode } from "../../config/rollPlan";
 import { INSTANCE_TYPES, offeringsOf, zonesOf } from "../../tools/mockCloud";
 
 /**
@@ -9,12 +10,12 @@ import { INSTANCE_TYPES, offeringsOf, zonesOf } from "../../tools/mockCloud";
  */
 const lookups = (
   zones: readonly string[] = zonesOf("us-east-1"),
-  live: Record<string, string[]> = {},
+  live: Record<string, LiveNode[]> = {},
   quotas: Record<string, number> = {},
 ): PreflightLookups => ({
   region: async () => "us-east-1",
   instanceTypeOfferings: async (type) => offeringsOf("us-east-1", type),
-  liveInstanceTypes: async (_cluster, role) => live[role] ?? [],
+  liveNodes: async (_cluster, role) => live[role] ?? [],
   quota: async (_service, code) => quotas[code],
   async instanceType(name) {
     const facts = INSTANCE_TYPES[name];

@@ -21,6 +21,8 @@
  *      project's default): every node's kubelet runs the target afterwards, the upgrade steps ran
  *      (`kubeadm upgrade apply` once), and the Deployment behind a PodDisruptionBudget kept
  *      answering through its load balancer while the `up` ran;
+ *      then a worker instance-type change (t3.small -> t3.medium) rolls in place one worker at a
+ *      time, with the same Deployment still answering;
  *   8. `destroy` and remove the stack, whatever happened before (a `finally`); a destroy runs no
  *      node's removal step, but does run the release of what Kubernetes created in AWS, and
  *      afterwards no ELB, target group, network interface, volume or security group tagged for
@@ -103,13 +105,16 @@ function stackConfig(
   region: string,
   workerCount: number,
   kubernetesVersion: string,
+  workerType: string,
 ): ConfigMap {
   return {
     "aws:region": { value: region },
     "kubeadm-aws:clusterName": { value: clusterName },
     "kubeadm-aws:kubernetesVersion": { value: kubernetesVersion },
     "kubeadm-aws:controlPlane": { value: JSON.stringify(CONTROL_PLANE) },
-    "kubeadm-aws:workers": { value: JSON.stringify({ ...WORKERS, count: workerCount }) },
+    "kubeadm-aws:workers": {
+      value: JSON.stringify({ ...WORKERS, count: workerCount, instanceType: workerType }),
+    },
   };
 }
 
@@ -310,12 +315,13 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
 
       let printed = "";
       let version = FROM_VERSION;
+      let workerType = WORKERS.instanceType;
       const up = async (
         stack: Stack,
         workerCount: number,
         replace: string[] = [],
       ): Promise<OutputMap> => {
-        await stack.setAllConfig(stackConfig(stackName, region, workerCount, version));
+        await stack.setAllConfig(stackConfig(stackName, region, workerCount, version, workerType));
         log(
           stackName,
           `up with ${CONTROL_PLANE.count} control plane + ${workerCount} workers` +
@@ -444,6 +450,29 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         // so single failed probes are tolerated, an outage is not.
         expect(report.longestOutageSeconds).toBeLessThanOrEqual(20);
         expect(report.failures / report.probes).toBeLessThan(0.05);
+        nodes = await waitForReadyNodes(kubectl, expected);
+        expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+
+        // A worker instance-type change rolls in place, one worker at a time, still serving.
+        workerType = "t3.medium";
+        const servingRoll = probeWhile(`http://${loadBalancerHostname}/hostname`);
+        outputs = await up(stack, WORKERS.count);
+        const rollReport = await servingRoll.stop();
+        log(
+          stackName,
+          `workers to ${workerType}: ${rollReport.probes} probes, ${rollReport.failures} failed, longest outage ${rollReport.longestOutageSeconds}s`,
+        );
+        expect(printed).toContain("[node-rollout]");
+        const types = await kubectl.run([
+          "get",
+          "nodes",
+          "-l",
+          "!node-role.kubernetes.io/control-plane",
+          "-o",
+          "jsonpath={.items[*].metadata.labels.node\\.kubernetes\\.io/instance-type}",
+        ]);
+        expect(new Set(types.trim().split(/\s+/))).toEqual(new Set([workerType]));
+        expect(rollReport.longestOutageSeconds).toBeLessThanOrEqual(20);
         nodes = await waitForReadyNodes(kubectl, expected);
         expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
 
