@@ -25,6 +25,8 @@ export = async () => {
     sshPrivateKey: cluster.sshPrivateKey,
     kubeconfig: cluster.kubeconfig,
     kubeconfigExpiry: cluster.kubeconfigExpiry,
+    // Where `npm run etcd-restore` finds the snapshots (absent with etcdBackup.enabled false).
+    etcdBackup: cluster.etcdBackup,
     // Read back by the next run: keeps zones and placement, refuses create-only changes.
     [RECORD_OUTPUT]: cluster.deploymentRecordOutput,
   };

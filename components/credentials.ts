@@ -51,6 +51,8 @@ export function issueClientCertificate(
   subject: ClientSubject,
   validityHours: number,
   parent: pulumi.Resource,
+  /** Re-issued by the first `up` this many hours before its end (the tls provider's window). */
+  earlyRenewalHours?: number,
 ): ClientCertificate {
   const opts = { parent };
   const key = new tls.PrivateKey(name, { algorithm: "ECDSA", ecdsaCurve: "P256" }, opts);
@@ -74,6 +76,7 @@ export function issueClientCertificate(
       caPrivateKeyPem: ca.keyPem,
       validityPeriodHours: validityHours,
       allowedUses: CLIENT_USES,
+      ...(earlyRenewalHours !== undefined ? { earlyRenewalHours } : {}),
     },
     opts,
   );
@@ -124,5 +127,8 @@ export function issueJoinCredential(
     },
     JOIN_VALIDITY_HOURS,
     parent,
+    // Inside the last 30 days an `up` issues a fresh one (terraform-provider-tls: the resource is
+    // replaced once ready_for_renewal), so a node that joins late never gets an expired one.
+    30 * 24,
   );
 }

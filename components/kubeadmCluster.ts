@@ -21,6 +21,8 @@ import { cloudSweep } from "./cloudSweep";
 import { InstanceProfiles } from "./instanceProfiles";
 import { createBootstrap } from "./bootstrap/createBootstrap";
 import { rollGates } from "./bootstrap/rollNodes";
+import { warnAboutExpiry } from "./certificateWarnings";
+import { EtcdBackups } from "./etcdBackups";
 import { ClusterApi } from "./clusterApi";
 import { ADMIN_USER, ClientCertificate, issueClusterAdmins, OPERATIONS_USER } from "./credentials";
 import { MachineImages } from "./machineImages";
@@ -80,6 +82,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
   /** When the admin certificate stops working (ISO 8601); an `up` in the last renewBeforeDays renews it. */
   public readonly kubeconfigExpiry: string;
+  /** Where the etcd snapshots go (undefined with etcdBackup.enabled false). */
+  public readonly etcdBackup?: {
+    readonly bucket: pulumi.Output<string>;
+    readonly prefix: string;
+    readonly region: string;
+  };
   /**
    * What this deployment built, for the next run's checks: export it as the stack output
    * `deploymentRecord` (index.ts does), or pass it back through `createKubeadmCluster`'s
@@ -220,6 +228,32 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     this.apiEndpoint = this.api.operatorServer;
 
     const admins = issueClusterAdmins(config.clusterName, pki.clusterCa, adminPlan, this);
+    const caAdvice =
+      "the program does not rotate a CA (every certificate of the cluster hangs off it); plan a new cluster, or rotate it by hand (kubeadm: Manual rotation of CA certificates)";
+    warnAboutExpiry([
+      { what: "the cluster CA", certPem: pki.clusterCa.certPem, whatToDo: caAdvice },
+      { what: "the etcd CA", certPem: pki.etcdCa.certPem, whatToDo: caAdvice },
+      { what: "the front-proxy CA", certPem: pki.frontProxyCa.certPem, whatToDo: caAdvice },
+      {
+        what: "the admin kubeconfig's certificate",
+        certPem: admins.admin.certPem,
+        whatToDo: `an \`up\` within adminKubeconfig.renewBeforeDays (${config.adminKubeconfig.renewBeforeDays}) of its end issues a new one`,
+      },
+    ]);
+    const backups = config.etcdBackup.enabled
+      ? new EtcdBackups(
+          `${name}-etcd-backups`,
+          {
+            clusterName: config.clusterName,
+            config: config.etcdBackup,
+            controlPlaneRole: profiles.roles.controlPlane,
+          },
+          { parent: this },
+        )
+      : undefined;
+    this.etcdBackup = backups
+      ? { bucket: backups.bucketName, prefix: backups.prefix, region: args.preflight.region }
+      : undefined;
     const kubeconfigFor = (
       cert: ClientCertificate,
       userName: string,
@@ -266,6 +300,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       clusterAnchor: this.network.vpc,
       region: args.preflight.region,
       upgrade: args.preflight.upgrade,
+      backups: backups
+        ? {
+            bucket: backups.bucketName,
+            prefix: backups.prefix,
+            region: args.preflight.region,
+            intervalMinutes: config.etcdBackup.intervalMinutes,
+          }
+        : undefined,
       roll: args.preflight.roll ? { plan: args.preflight.roll, gates: rollingGates } : undefined,
       parent: this,
     });
@@ -293,6 +335,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       sshPrivateKey: this.sshPrivateKey,
       kubeconfig: this.kubeconfig,
       kubeconfigExpiry: this.kubeconfigExpiry,
+      etcdBackup: this.etcdBackup,
       deploymentRecord: this.deploymentRecordOutput,
     });
   }

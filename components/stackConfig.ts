@@ -43,10 +43,18 @@ export const CONFIG_KEYS = [
   "bastion",
   "adminKubeconfig",
   "upgrade",
+  "etcdBackup",
 ] as const;
 
 const LISTS = new Set(["sshIngressCidrs", "apiIngressCidrs", "nodePortIngressCidrs"]);
-const OBJECTS = new Set(["controlPlane", "workers", "bastion", "adminKubeconfig", "upgrade"]);
+const OBJECTS = new Set([
+  "controlPlane",
+  "workers",
+  "bastion",
+  "adminKubeconfig",
+  "upgrade",
+  "etcdBackup",
+]);
 const NUMERIC = new Set(["availabilityZoneCount"]);
 const BOOLEAN = new Set(["publicApi"]);
 
@@ -79,6 +87,10 @@ function pathCommands(key: string, raw: string): string {
     const days = /^\d+$/.test(raw.trim()) ? raw.trim() : "365";
     return `pulumi config rm adminKubeconfig && pulumi config set --path adminKubeconfig.validityDays ${days}`;
   }
+  if (key === "etcdBackup") {
+    const enabled = raw.trim() === "false" ? "false" : "true";
+    return `pulumi config rm etcdBackup && pulumi config set --path etcdBackup.enabled ${enabled}`;
+  }
   if (key === "upgrade") {
     const n = /^\d+$/.test(raw.trim()) ? raw.trim() : "1";
     return `pulumi config rm upgrade && pulumi config set --path upgrade.maxUnavailableWorkers ${n}`;
@@ -106,7 +118,9 @@ function readStructured(key: string, raw: string): { value?: unknown; problem?: 
         ? "an object with validityDays and renewBeforeDays"
         : key === "upgrade"
           ? "an object with maxUnavailableWorkers"
-          : "an object with count, instanceType and rootVolumeSizeGiB";
+          : key === "etcdBackup"
+            ? "an object with enabled, intervalMinutes, retentionDays and deleteOnDestroy"
+            : "an object with count, instanceType and rootVolumeSizeGiB";
   return {
     problem:
       `${key} must be ${shape}, but it is set to the text ${JSON.stringify(raw)}: set it with ` +

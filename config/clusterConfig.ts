@@ -87,6 +87,18 @@ export interface ClusterConfig {
   readonly adminKubeconfig: AdminKubeconfigConfig;
   /** How a `kubernetesVersion` change rolls over the running nodes. */
   readonly upgrade: UpgradeConfig;
+  /** etcd snapshots to S3 from the control planes (components/etcdBackups.ts). */
+  readonly etcdBackup: EtcdBackupConfig;
+}
+
+export interface EtcdBackupConfig {
+  readonly enabled: boolean;
+  /** A snapshot every this many minutes (the etcd leader takes it). */
+  readonly intervalMinutes: number;
+  /** S3 lifecycle expiry of snapshots, current and noncurrent versions. */
+  readonly retentionDays: number;
+  /** `pulumi destroy` deletes the bucket and every snapshot (default: it keeps them). */
+  readonly deleteOnDestroy: boolean;
 }
 
 export interface UpgradeConfig {
@@ -109,9 +121,11 @@ export type ClusterConfigInput = {
         ? Partial<AdminKubeconfigConfig>
         : K extends "upgrade"
           ? Partial<UpgradeConfig>
-          : ClusterConfig[K] extends readonly string[]
-            ? string[]
-            : ClusterConfig[K];
+          : K extends "etcdBackup"
+            ? Partial<EtcdBackupConfig>
+            : ClusterConfig[K] extends readonly string[]
+              ? string[]
+              : ClusterConfig[K];
 };
 
 /** Raised with every problem found; the message lists them one per line. */
@@ -179,6 +193,7 @@ function withDefaults(input: ClusterConfigInput, stackName: string): ClusterConf
     bastion: { ...DEFAULTS.bastion, ...stripUndefined(input.bastion) },
     adminKubeconfig: { ...DEFAULTS.adminKubeconfig, ...stripUndefined(input.adminKubeconfig) },
     upgrade: { ...DEFAULTS.upgrade, ...stripUndefined(input.upgrade) },
+    etcdBackup: { ...DEFAULTS.etcdBackup, ...stripUndefined(input.etcdBackup) },
   } as ClusterConfig;
 }
 

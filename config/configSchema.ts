@@ -198,6 +198,21 @@ export const configSchema = z.strictObject({
     },
     { error: (i) => `must be an object with maxUnavailableWorkers (got ${show(i.input)})` },
   ),
+  etcdBackup: z.strictObject(
+    {
+      enabled: z.boolean({ error: (i) => `must be true or false (got ${show(i.input)})` }),
+      intervalMinutes: integer(5, 1440, ": minutes between snapshots"),
+      retentionDays: integer(1, 3650, ": days a snapshot is kept"),
+      deleteOnDestroy: z.boolean({
+        error: (i) =>
+          `must be true or false (got ${show(i.input)}): true lets \`pulumi destroy\` delete the snapshots`,
+      }),
+    },
+    {
+      error: (i) =>
+        `must be an object with enabled, intervalMinutes, retentionDays and deleteOnDestroy (got ${show(i.input)})`,
+    },
+  ),
 });
 
 /** Key path as the user writes it with `pulumi config set --path`. */

@@ -49,6 +49,8 @@ export const DEFAULTS = {
   // One worker out of service at a time during a rolling upgrade, as kubeadm's guide and
   // kOps's default (maxUnavailable 1) do.
   upgrade: { maxUnavailableWorkers: 1 },
+  // kOps's interval (etcd-manager backs up every 15 minutes); two weeks of snapshots.
+  etcdBackup: { enabled: true, intervalMinutes: 15, retentionDays: 14, deleteOnDestroy: false },
 } as const;
 
 /** The private DNS zone of a cluster, attached to its VPC only. */

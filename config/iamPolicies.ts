@@ -247,3 +247,28 @@ export function ec2TrustPolicy(dnsSuffix: string) {
     ],
   } as const;
 }
+
+/** Where the control planes write etcd snapshots in the cluster's backup bucket. */
+export function etcdSnapshotPrefix(clusterName: string): string {
+  return `${clusterName}/etcd/`;
+}
+
+/**
+ * The control planes' write access to the backup bucket: `s3:PutObject` on the cluster's
+ * snapshot prefix only. No read, list or delete: a compromised control plane cannot read the
+ * snapshots (they hold every Secret) or destroy them (versioning keeps every overwrite, and only
+ * the lifecycle rule expires them). The restore reads with the operator's own credentials.
+ */
+export function etcdBackupPolicy(bucketArn: string, clusterName: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "WriteEtcdSnapshots",
+        Effect: "Allow",
+        Action: ["s3:PutObject"],
+        Resource: `${bucketArn}/${etcdSnapshotPrefix(clusterName)}*`,
+      },
+    ],
+  };
+}

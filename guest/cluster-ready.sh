@@ -11,6 +11,9 @@
 #   NODE_NAMES            array: the Kubernetes names of every node the cluster should have
 #   CLOUD_INITIALISED     true: also wait for the cloud controller to initialise each node
 #   WAIT_TIMEOUT_SECONDS  bound on the whole wait
+#   BACKUP_INTERVAL_MINUTES  etcdBackup.intervalMinutes (0: backups off); the report ends with the
+#                         last snapshot's age (kube-system/kubeadm-aws-etcd-backup), a warning when
+#                         it is older than two intervals; never a failure
 # Stdin: the secret bundle (`name base64` lines) with `kubeconfig`, the program's cluster-admin
 #   kubeconfig (server https://<the API name>:6443); kept in a private tmpfs directory while the
 #   step runs, removed when it exits.
@@ -72,6 +75,8 @@ main() {
   [[ "$CLOUD_INITIALISED" == true || "$CLOUD_INITIALISED" == false ]] ||
     fatal "CLOUD_INITIALISED must be true or false (got '${CLOUD_INITIALISED}')"
   require_number WAIT_TIMEOUT_SECONDS "$WAIT_TIMEOUT_SECONDS"
+  [[ "$BACKUP_INTERVAL_MINUTES" =~ ^[0-9]+$ ]] ||
+    fatal "BACKUP_INTERVAL_MINUTES must be a whole number, 0 without backups (got '${BACKUP_INTERVAL_MINUTES}')"
   use_cluster_credentials
   if ! wait_for "$WAIT_TIMEOUT_SECONDS" "${#NODE_NAMES[@]} Ready node(s)" -- nodes_ready; then
     dump_diagnostics
@@ -87,6 +92,25 @@ main() {
     fatal "CoreDNS did not become available within ${remaining}s (diagnostics above)"
   fi
   info "cluster ready: ${#NODE_NAMES[@]} node(s) Ready, CoreDNS available"
+  report_last_snapshot
+}
+
+# The age of the last etcd snapshot the control planes recorded (etcd-snapshot.sh), as a line.
+report_last_snapshot() {
+  local last key age
+  ((BACKUP_INTERVAL_MINUTES > 0)) || return 0
+  IFS='|' read -r last key <<<"$(kubectl_admin --request-timeout=20s -n kube-system get configmap \
+    kubeadm-aws-etcd-backup --ignore-not-found -o jsonpath='{.data.lastSuccess}{"|"}{.data.key}' 2>/dev/null)" || true
+  if [[ -z "$last" ]]; then
+    info "etcd backups: no snapshot yet (the first runs within ${BACKUP_INTERVAL_MINUTES} minutes of a control plane's start)"
+    return 0
+  fi
+  age=$((($(date -u +%s) - $(date -u -d "$last" +%s)) / 60))
+  if ((age > 2 * BACKUP_INTERVAL_MINUTES)); then
+    warn "etcd backups: the last snapshot is ${age} minutes old (${key}); snapshots should come every ${BACKUP_INTERVAL_MINUTES} minutes: see \`systemctl status kubeadm-aws-etcd-snapshot.service\` on the control planes"
+  else
+    info "etcd backups: last snapshot ${age} minutes ago (${key})"
+  fi
 }
 
 main "$@"

@@ -246,3 +246,4 @@ kubeadm_with_one_retry() {
   reset_node "$cri_socket"
   exit "$first"
 }
+# ==== kubeadm-aws guest libraries end ====

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ==== kubeadm-aws guest libraries begin (lib.sh, lib-apt.sh, lib-kubeadm.sh) ====
 # lib.sh: the core library every kubeadm-aws guest step shares (output, logging, failure
 # handling, retries and waits, files, stdin secrets, systemd). render/script.ts prepends it, then
 # lib-apt.sh (packages) and lib-kubeadm.sh (Kubernetes), to each step right after the parameter

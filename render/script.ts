@@ -14,7 +14,9 @@ import { quote } from "shell-quote";
 /**
  * Every guest step, each a file `guest/<step>.sh`. bastion-tools, etcd-prune, register-node, cni,
  * helm-release, cluster-ready, remove-node, release-cloud-resources, upgrade-preflight and
- * node-rollout run on the bastion; the others on the nodes.
+ * node-rollout run on the bastion; the others on the nodes (etcd-snapshot and cert-renewal from
+ * the control planes' timers, which node-timers installs; etcd-restore from `npm run
+ * etcd-restore`).
  */
 export const STEPS = [
   "wait-ready",
@@ -32,6 +34,10 @@ export const STEPS = [
   "upgrade-preflight",
   "upgrade-node",
   "node-rollout",
+  "node-timers",
+  "etcd-snapshot",
+  "cert-renewal",
+  "etcd-restore",
 ] as const;
 export type StepName = (typeof STEPS)[number];
 
@@ -109,9 +115,38 @@ export function renderScript(step: StepName, params: ScriptParams = {}): string 
     `# kubeadm-aws step: ${step}. Generated from guest/${step}.sh; parameters below.`,
     "set -Eeuo pipefail",
     `readonly STEP=${shellWord(step)}`,
-    ...names.map((n) => renderParam(n, params[n] as ParamValue)),
+    ...names.flatMap((n) => {
+      const line = renderParam(n, params[n] as ParamValue);
+      // A value that is itself a script (node-timers' jobs) holds `$`s meant for later, quoted
+      // on purpose: shellcheck's "expressions don't expand in single quotes" does not apply.
+      return /\$/.test(String(params[n])) && line.includes("'")
+        ? ["# shellcheck disable=SC2016 # a script's text, expanded when it runs", line]
+        : [line];
+    }),
   ].join("\n");
   return [header, libraryText(), bodyOf(readScriptFile(`${step}.sh`))].join("\n");
+}
+
+/** Where node-timers installs the libraries for the control planes' timer jobs. */
+export const JOB_LIBRARY = "/usr/local/lib/kubeadm-aws/lib.sh";
+
+/**
+ * A timer job's script (etcd-snapshot, cert-renewal): the same header as a step, then, instead
+ * of the libraries themselves, a `source` of the copy node-timers installs (it writes the
+ * libraries it runs with, guest/node-timers.sh), then the job's body. The job is linted in its
+ * full form (renderScript), which is what runs once the source line is resolved.
+ */
+export function renderJobScript(step: StepName, params: ScriptParams = {}): string {
+  const full = renderScript(step, params);
+  const libs = `\n${libraryText()}\n`;
+  const at = full.indexOf(libs);
+  if (at < 0) throw new Error(`the ${step} job does not hold the libraries`);
+  const source = [
+    "# The libraries, as node-timers installed them beside this job.",
+    "# shellcheck source=/dev/null",
+    `source "\${KUBEADM_AWS_ROOT:-}${JOB_LIBRARY}"`,
+  ].join("\n");
+  return `${full.slice(0, at)}\n${source}\n${full.slice(at + libs.length)}`;
 }
 
 /** The heredoc delimiter; a script that contains it is rejected rather than silently truncated. */

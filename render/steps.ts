@@ -15,7 +15,7 @@
  * wait-ready, prepare and bastion-tools read nothing.
  */
 import type { CniName, ContainerRuntime, NodeRole } from "../config/clusterConfig";
-import { renderScript } from "./script";
+import { renderJobScript, renderScript } from "./script";
 
 /** wait-ready: cloud-init finished and the package manager free. */
 export function renderWaitReady(p: { timeoutSeconds: number }): string {
@@ -255,11 +255,14 @@ export function renderClusterReady(p: {
   nodeNames: readonly string[];
   /** Wait for the cloud controller manager to initialise every node too. */
   cloudInitialised?: boolean;
+  /** etcdBackup.intervalMinutes, to report the last snapshot's age (absent: backups off). */
+  backupIntervalMinutes?: number;
   timeoutSeconds: number;
 }): string {
   return renderScript("cluster-ready", {
     NODE_NAMES: p.nodeNames,
     CLOUD_INITIALISED: p.cloudInitialised ? "true" : "false",
+    BACKUP_INTERVAL_MINUTES: p.backupIntervalMinutes ?? 0,
     WAIT_TIMEOUT_SECONDS: p.timeoutSeconds,
   });
 }
@@ -316,6 +319,81 @@ export function renderNodeRollout(p: NodeRolloutInputs): string {
     TARGET_VERSION: p.targetVersion,
     REASON: p.reason,
     DRAIN_TIMEOUT_SECONDS: p.drainTimeoutSeconds,
+    WAIT_TIMEOUT_SECONDS: p.waitTimeoutSeconds,
+  });
+}
+
+/** etcd-snapshot (a control plane's timer job): the leader snapshots, checks and uploads. */
+export function renderEtcdSnapshot(p: {
+  bucket: string;
+  region: string;
+  prefix: string;
+  nodeName: string;
+}): string {
+  return renderJobScript("etcd-snapshot", {
+    BUCKET: p.bucket,
+    REGION: p.region,
+    PREFIX: p.prefix,
+    NODE_NAME: p.nodeName,
+  });
+}
+
+/** cert-renewal (a control plane's daily job): renew within the window, one node at a time. */
+export function renderCertRenewal(p: {
+  nodeName: string;
+  renewWithinDays: number;
+  guardStaleSeconds: number;
+  waitTimeoutSeconds: number;
+}): string {
+  return renderJobScript("cert-renewal", {
+    NODE_NAME: p.nodeName,
+    RENEW_WITHIN_DAYS: p.renewWithinDays,
+    GUARD_STALE_SECONDS: p.guardStaleSeconds,
+    WAIT_TIMEOUT_SECONDS: p.waitTimeoutSeconds,
+  });
+}
+
+export interface JobFiles {
+  readonly script: string;
+  readonly service: string;
+  readonly timer: string;
+}
+
+/** node-timers (on each control plane): installs the snapshot and certificate jobs. */
+export function renderNodeTimers(p: { snapshot?: JobFiles; renewal: JobFiles }): string {
+  return renderScript("node-timers", {
+    BACKUPS: p.snapshot ? "true" : "false",
+    SNAPSHOT_SCRIPT: p.snapshot?.script ?? "",
+    SNAPSHOT_SERVICE: p.snapshot?.service ?? "",
+    SNAPSHOT_TIMER: p.snapshot?.timer ?? "",
+    RENEWAL_SCRIPT: p.renewal.script,
+    RENEWAL_SERVICE: p.renewal.service,
+    RENEWAL_TIMER: p.renewal.timer,
+  });
+}
+
+export interface EtcdRestoreInputs {
+  readonly mode: "stop" | "restore" | "start";
+  readonly snapshotPath: string;
+  readonly snapshotSha256: string;
+  readonly nodeName: string;
+  readonly nodeIp: string;
+  /** name=https://ip:2380 of every control plane. */
+  readonly initialCluster: string;
+  readonly clusterToken: string;
+  readonly waitTimeoutSeconds: number;
+}
+
+/** etcd-restore (on each control plane, from `npm run etcd-restore`). */
+export function renderEtcdRestore(p: EtcdRestoreInputs): string {
+  return renderScript("etcd-restore", {
+    MODE: p.mode,
+    SNAPSHOT: p.snapshotPath,
+    SNAPSHOT_SHA256: p.snapshotSha256,
+    NODE_NAME: p.nodeName,
+    NODE_IP: p.nodeIp,
+    INITIAL_CLUSTER: p.initialCluster,
+    CLUSTER_TOKEN: p.clusterToken,
     WAIT_TIMEOUT_SECONDS: p.waitTimeoutSeconds,
   });
 }

@@ -34,6 +34,7 @@ export type CommandStep =
   | "cloud-controller"
   | "ebs-csi"
   | "release-cloud-resources"
+  | "timers"
   | "cluster-ready";
 
 export interface Durations {
@@ -108,6 +109,9 @@ export const DURATIONS: Durations = {
     "aws:iam/role:Role": 2,
     "aws:iam/rolePolicy:RolePolicy": 2,
     "aws:iam/instanceProfile:InstanceProfile": 10,
+    // S3 bucket and its configurations: each a synchronous call that returns at once
+    // (CreateBucket, PutPublicAccessBlock, ...). Estimate: ~2 s each.
+    "aws:s3/*": 2,
     // A local command with only a delete (the destroy sweep) does nothing on create.
     "command:local:Command": 0,
 
@@ -148,6 +152,9 @@ export const DURATIONS: Durations = {
     "ebs-csi": 90,
     // Its create only counts the LoadBalancer Services and volumes. ~5 s.
     "release-cloud-resources": 5,
+    // Writes two scripts and four units, daemon-reload, enables two timers
+    // (guest/node-timers.sh). Estimate: ~5 s.
+    timers: 5,
     // Every node Ready (the CNI pods started on it) and CoreDNS rolled out
     // (guest/cluster-ready.sh). Estimate from typical runs: ~1 min after the last join.
     "cluster-ready": 60,
@@ -196,6 +203,7 @@ const STEP_SUFFIXES: readonly (readonly [string, CommandStep | "join"])[] = [
   ["-cloud-controller", "cloud-controller"],
   ["-ebs-csi", "ebs-csi"],
   ["-release-cloud-resources", "release-cloud-resources"],
+  ["-timers", "timers"],
   ["-cluster-ready", "cluster-ready"],
 ];
 

@@ -4,7 +4,14 @@
  * that come before a lone `--`; the messages below catch both mistakes and show the right form.
  */
 
-export const COMMANDS = ["up", "preview", "destroy", "outputs"] as const;
+export const COMMANDS = [
+  "up",
+  "preview",
+  "destroy",
+  "outputs",
+  "etcd-snapshot",
+  "etcd-restore",
+] as const;
 export type DeployCommand = (typeof COMMANDS)[number];
 
 export interface DeployArgs {
@@ -14,6 +21,8 @@ export interface DeployArgs {
   yes: boolean;
   /** outputs only: where the kubeconfig goes, relative to the current directory. */
   kubeconfig?: string;
+  /** etcd-restore only: the snapshot's key in the backup bucket (default: the newest). */
+  snapshot?: string;
 }
 
 export type ParsedArgs = { help: true; command?: DeployCommand } | ({ help: false } & DeployArgs);
@@ -26,7 +35,7 @@ export class UsageError extends Error {
   }
 }
 
-export type Flag = "stack" | "yes" | "kubeconfig";
+export type Flag = "stack" | "yes" | "kubeconfig" | "snapshot";
 
 interface CommandSpec {
   summary: string;
@@ -62,6 +71,19 @@ export const SPECS: Record<DeployCommand, CommandSpec> = {
     stackRequired: false,
     form: "[--stack NAME] [--kubeconfig FILE]",
   },
+  "etcd-snapshot": {
+    summary: "take an etcd snapshot now, into the stack's backup bucket",
+    flags: [],
+    stackRequired: true,
+    form: "--stack NAME",
+  },
+  "etcd-restore": {
+    summary:
+      "restore etcd on every control plane from a snapshot (asks you to type the stack name)",
+    flags: ["snapshot", "yes"],
+    stackRequired: true,
+    form: "--stack NAME [--snapshot KEY] [--yes]",
+  },
 };
 
 export const DEFAULT_STACK = "dev";
@@ -73,13 +95,27 @@ const FLAG_NAMES: Record<string, Flag> = {
   "--yes": "yes",
   "-y": "yes",
   "--kubeconfig": "kubeconfig",
+  "--snapshot": "snapshot",
 };
-const TAKES_VALUE: Record<Flag, boolean> = { stack: true, yes: false, kubeconfig: true };
+const TAKES_VALUE: Record<Flag, boolean> = {
+  stack: true,
+  yes: false,
+  kubeconfig: true,
+  snapshot: true,
+};
 /** Why a flag is refused where it does not belong. */
 const WHY_NOT: Record<Flag, string> = {
   stack: "",
-  yes: ": only destroy asks before it acts (up applies without asking; preview shows the changes)",
+  yes: ": only destroy and etcd-restore ask before they act (up applies without asking; preview shows the changes)",
   kubeconfig: ": npm run outputs -- --stack NAME --kubeconfig FILE writes the file",
+  snapshot: ": npm run etcd-restore -- --stack NAME --snapshot KEY restores that snapshot",
+};
+/** Which commands take a flag, for the message when another command is given it. */
+const OWNERS: Record<Flag, string> = {
+  stack: "every command",
+  yes: "destroy and etcd-restore",
+  kubeconfig: "outputs",
+  snapshot: "etcd-restore",
 };
 /** Pulumi's stack names, optionally qualified as org/stack or org/project/stack. */
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
@@ -150,10 +186,7 @@ function readFlags(command: DeployCommand, words: readonly string[]) {
     const flag = FLAG_NAMES[name];
     if (flag === undefined) fail(command, `unknown flag ${name}`);
     if (flag !== "stack" && !SPECS[command].flags.includes(flag)) {
-      fail(
-        command,
-        `--${flag} is for ${flag === "yes" ? "destroy" : "outputs"} only${WHY_NOT[flag]}`,
-      );
+      fail(command, `--${flag} is for ${OWNERS[flag]} only${WHY_NOT[flag]}`);
     }
     if (values[flag] !== undefined) fail(command, `--${flag} is given twice`);
     if (!TAKES_VALUE[flag]) {
@@ -220,5 +253,6 @@ export function parseDeployArgs(argv: readonly string[], options: ParseOptions =
     stack,
     yes: values.yes === "true",
     ...(command === "outputs" ? { kubeconfig: values.kubeconfig ?? DEFAULT_KUBECONFIG } : {}),
+    ...(values.snapshot !== undefined ? { snapshot: values.snapshot } : {}),
   };
 }

@@ -25,6 +25,7 @@ import {
   type DeployStack,
   type StackOptions,
 } from "./stackBackend";
+import type { EtcdTool } from "./etcdTools";
 import { showOutputs } from "./stackOutputs";
 import type { Terminal } from "./terminal";
 
@@ -43,6 +44,8 @@ export interface DeployDeps {
   sdkVersion?: string;
   /** Told when the engine's operation starts and ends (Ctrl-C is the CLI's to handle then). */
   engineRunning?(running: boolean): void;
+  /** The etcd tools on a stack's outputs (default: S3 and SSH through the bastion). */
+  etcd?: EtcdTool;
 }
 
 const CREATES: Record<DeployArgs["command"], boolean> = {
@@ -50,24 +53,35 @@ const CREATES: Record<DeployArgs["command"], boolean> = {
   preview: true,
   destroy: false,
   outputs: false,
+  "etcd-snapshot": false,
+  "etcd-restore": false,
+};
+
+/** The commands that ask before they act, with what they are about to do. */
+const CONFIRMS: Partial<Record<DeployArgs["command"], string>> = {
+  destroy: "deletes every resource of stack STACK (its cluster, network and load balancer)",
+  "etcd-restore":
+    "replaces the etcd data of every control plane of stack STACK with a snapshot (everything written since is lost)",
 };
 
 function refuseUnconfirmedDestroy(args: DeployArgs, deps: DeployDeps): void {
-  if (args.command !== "destroy" || args.yes || deps.terminal.interactive) return;
+  if (!CONFIRMS[args.command] || args.yes || deps.terminal.interactive) return;
   throw new DeployError(
-    `destroy of stack ${args.stack} needs a confirmation and stdin is not a terminal to ask: ` +
-      `add --yes after the lone --:\n  npm run destroy -- --stack ${args.stack} --yes`,
+    `${args.command} of stack ${args.stack} needs a confirmation and stdin is not a terminal to ask: ` +
+      `add --yes after the lone --:\n  npm run ${args.command} -- --stack ${args.stack} --yes`,
   );
 }
 
 async function confirmDestroy(args: DeployArgs, deps: DeployDeps): Promise<void> {
-  if (args.yes) return;
+  const what = CONFIRMS[args.command];
+  if (args.yes || !what) return;
   const answer = await deps.terminal.readLine(
-    `This deletes every resource of stack ${args.stack} (its cluster, network and load ` +
-      `balancer). Type the stack name (${args.stack}) to go on: `,
+    `This ${what.replace("STACK", args.stack)}. Type the stack name (${args.stack}) to go on: `,
   );
   if (answer.trim() !== args.stack) {
-    throw new DeployError(`"${answer.trim()}" is not ${args.stack}: nothing was destroyed`);
+    throw new DeployError(
+      `"${answer.trim()}" is not ${args.stack}: nothing was ${args.command === "destroy" ? "destroyed" : "restored"}`,
+    );
   }
 }
 
@@ -108,6 +122,14 @@ async function runOperation(
     case "outputs":
       await showOutputs(stack, path.resolve(deps.cwd, args.kubeconfig ?? DEFAULT_KUBECONFIG), say);
       return;
+    case "etcd-snapshot":
+    case "etcd-restore":
+      await (deps.etcd ?? (await import("./etcdTools")).runEtcdTool)(
+        args,
+        await stack.outputs(),
+        say,
+      );
+      return;
   }
 }
 
@@ -133,7 +155,7 @@ export async function runDeploy(args: DeployArgs, deps: DeployDeps): Promise<voi
   const existing = await stackExists(deps.automation, base, args.stack);
   checkStackCanOpen(deps.root, args.stack, existing, CREATES[args.command]);
   say(`stack ${args.stack}: ${existing ? "exists" : "new, created now from its stack file"}`);
-  if (args.command === "destroy") await confirmDestroy(args, deps);
+  await confirmDestroy(args, deps);
 
   const secrets = await passphraseEnv(source, {
     stack: args.stack,

@@ -17,18 +17,22 @@ export function usage(command?: DeployCommand): string {
     stack: `--stack NAME       the stack, configured in Pulumi.NAME.yaml; required for up and destroy,\n                     ${DEFAULT_STACK} by default for preview and outputs`,
     yes: "--yes, -y          destroy only: do not ask to type the stack name (needed without a terminal)",
     kubeconfig: `--kubeconfig FILE  outputs only: where to write the kubeconfig (default ./${DEFAULT_KUBECONFIG})`,
+    snapshot:
+      "--snapshot KEY     etcd-restore only: the snapshot's key in the backup bucket (default: the newest)",
     help: "--help, -h         this help",
   };
   const commands = command ? [command] : COMMANDS;
   const flags: (Flag | "help")[] = command
     ? ["stack", ...SPECS[command].flags, "help"]
-    : ["stack", "yes", "kubeconfig", "help"];
+    : ["stack", "yes", "kubeconfig", "snapshot", "help"];
   return [
     `Usage: ${command ? usageLine(command) : "npm run <command> -- [flags]"}`,
     "  (npm passes on only what follows a lone --)",
     "",
     "Commands:",
-    ...commands.map((c) => `  ${c.padEnd(8)}  ${SPECS[c].summary}\n            ${usageLine(c)}`),
+    ...commands.map(
+      (c) => `  ${c.padEnd(13)}  ${SPECS[c].summary}\n                 ${usageLine(c)}`,
+    ),
     "",
     "Flags:",
     ...flags.map((f) => `  ${flagHelp[f]}`),

@@ -45,6 +45,8 @@ export interface RecordedResource {
   /** The URN of its `deletedWith` target, or "". */
   readonly deletedWith: string;
   readonly ignoreChanges: string[];
+  /** Whether a delete leaves the real resource in place (`retainOnDelete`). */
+  readonly retainOnDelete: boolean;
   readonly additionalSecretOutputs: string[];
   readonly parentUrn: string;
 }
@@ -115,7 +117,14 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
       : undefined;
   const pending = new Map<
     string,
-    { deps: string[]; deletedWith: string; ignore: string[]; secrets: string[]; parent: string }
+    {
+      deps: string[];
+      deletedWith: string;
+      ignore: string[];
+      secrets: string[];
+      parent: string;
+      retainOnDelete: boolean;
+    }
   >();
   counters = new Map();
 
@@ -141,6 +150,7 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
       ignore: req.getIgnorechangesList(),
       secrets: req.getAdditionalsecretoutputsList(),
       parent: req.getParent(),
+      retainOnDelete: req.getRetainondelete?.() ?? false,
     });
   };
 
@@ -178,6 +188,7 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
           dependencies: meta?.deps ?? [],
           deletedWith: meta?.deletedWith ?? "",
           ignoreChanges: meta?.ignore ?? [],
+          retainOnDelete: meta?.retainOnDelete ?? false,
           additionalSecretOutputs: meta?.secrets ?? [],
           parentUrn,
         });

@@ -137,6 +137,19 @@ export function mockResourceState(
         : {
             certPem: `-----BEGIN CERTIFICATE-----\nMOCK-${name}\n-----END CERTIFICATE-----\n`,
           };
+    case "aws:s3/bucket:Bucket": {
+      // The provider's generated name: the prefix and 26 digits (terraform-plugin-sdk
+      // id.PrefixedUniqueId, a timestamp and a counter).
+      const bucket =
+        inputs.bucket ??
+        `${inputs.bucketPrefix ?? "bucket-"}2026120400000000000000000${ctx.next("bucket")}`;
+      return {
+        bucket,
+        arn: `arn:aws:s3:::${bucket}`,
+        region: ctx.region,
+        bucketRegionalDomainName: `${bucket}.s3.${ctx.region}.amazonaws.com`,
+      };
+    }
     case "command:remote:Command":
       return { stdout: stdoutMarker(name), stderr: "" };
     default:

@@ -25,6 +25,9 @@ export function waitForCluster(
       steps.renderClusterReady({
         nodeNames,
         cloudInitialised: ctx.config.cloudProvider === "aws",
+        backupIntervalMinutes: ctx.config.etcdBackup.enabled
+          ? ctx.config.etcdBackup.intervalMinutes
+          : undefined,
         timeoutSeconds: TIMEOUTS.clusterReady,
       }),
     ),

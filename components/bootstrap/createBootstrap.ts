@@ -8,7 +8,8 @@
  *                                      └─> join(wN)                               (in parallel)
  *   join(N) ─> member(N) (bastion) [delete: drain, etcd member removal, Node deletion]
  *   init ─> cloud-controller (bastion, helm) ─> ebs-csi (after cni)      (cloudProvider aws)
- *   cni, the add-ons, every member ─> cluster-ready (bastion)
+ *   join(cpN) ─> timers(cpN): the etcd snapshot and certificate renewal jobs (systemd timers)
+ *   cni, the add-ons, every member, every timers ─> cluster-ready (bastion)
  *   the add-ons, every member ─> release-cloud-resources (bastion; its delete runs first in a
  *     destroy: LoadBalancer Services and volumes released while the controllers still run)
  *   only while a kubernetesVersion change is pending (upgradeCluster.ts): upgrade-preflight ─>
@@ -39,6 +40,7 @@ import { initCluster, installCni } from "./initCluster";
 import { joinControlPlanes, joinWorkers, pruneEtcd } from "./joinNodes";
 import { prepareBastion } from "./prepareBastion";
 import { prepareNodes } from "./prepareNodes";
+import { BackupTarget, installControlPlaneJobs } from "./controlPlaneJobs";
 import { RollGate, rollNodes } from "./rollNodes";
 import { RolloutResult, upgradeCluster } from "./upgradeCluster";
 
@@ -72,6 +74,8 @@ export interface BootstrapArgs {
   readonly upgrade?: UpgradePlan;
   /** The rolling node change a pending instance-type or image change asks for, with its gates. */
   readonly roll?: { readonly plan: RollPlan; readonly gates: ReadonlyMap<string, RollGate> };
+  /** Where the control planes put etcd snapshots (absent: etcdBackup.enabled is false). */
+  readonly backups?: BackupTarget;
   readonly parent: pulumi.Resource;
 }
 
@@ -137,6 +141,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
           return [controller, installEbsCsi(ctx, name, args.region, [cni, controller])];
         })()
       : [];
+  const jobs = installControlPlaneJobs(ctx, args.controlPlanes, args.backups);
   const rolled = args.roll
     ? rollNodes(ctx, {
         plan: args.roll.plan,
@@ -156,6 +161,7 @@ export function createBootstrap(name: string, args: BootstrapArgs): BootstrapRes
     ...joined,
     ...rollout.all,
     ...rolled,
+    ...jobs,
   ]);
   // Beside cluster-ready, not after it: it needs every node and add-on to be there (so a destroy
   // deletes it before any of them), and its create only reports.

@@ -94,7 +94,7 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
   const w = (i: number) => `${name}-worker-${i}`;
   const nodes = () => [cp(0), cp(1), cp(2), w(0), w(1), w(2)];
 
-  test("has wait-ready, prepare, join and member per node, and nine cluster steps", () => {
+  test("has wait-ready, prepare, join and member per node, timers per control plane, and nine cluster steps", () => {
     const names = b().commands.map((c) => c.name);
     for (const node of nodes()) {
       expect(names).toEqual(
@@ -117,7 +117,9 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
         `${name}-release-cloud-resources`,
       ]),
     );
-    expect(names).toHaveLength(6 * 4 + 9);
+    // Each control plane's etcd snapshot and certificate renewal jobs.
+    for (const i of [0, 1, 2]) expect(names).toContain(`${cp(i)}-timers`);
+    expect(names).toHaveLength(6 * 4 + 3 + 9);
   });
 
   test("no command runs on cp-0 except cp-0's own node steps and init", () => {
@@ -125,7 +127,7 @@ describe.each(scenarios.map(([name]) => name))("the %s cluster's command graph",
       .commands.filter((c) => b().runsOn(c) === cp(0))
       .map((c) => c.name);
     expect(onCp0.sort()).toEqual(
-      ["init", "join", "prepare", "wait-ready"].map((s) => `${cp(0)}-${s}`).sort(),
+      ["init", "join", "prepare", "timers", "wait-ready"].map((s) => `${cp(0)}-${s}`).sort(),
     );
   });
 

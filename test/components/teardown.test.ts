@@ -72,7 +72,7 @@ describe("pulumi destroy", () => {
   test("deletes every SSH step before any gateway, route or rule it needs", () => {
     const batch = graph.deleteBatch();
     expect(pathResources().length).toBeGreaterThan(10);
-    expect(commands().length).toBe(33);
+    expect(commands().length).toBe(36);
     const late = commands().flatMap((c) =>
       pathResources()
         .filter((p) => batch.get(c.urn)! >= batch.get(p.urn)!)
@@ -186,6 +186,7 @@ describe("replacing cp-0 (`pulumi up --replace` its instance)", () => {
         "cp-0-join",
         "cp-0-member",
         "cp-0-prepare",
+        "cp-0-timers",
         "cp-0-wait-ready",
         "cluster-ready",
         // It removes the old cp-0's etcd member first if that instance is dead.

@@ -17,6 +17,8 @@
  *   6. the AWS integration: a Service of type LoadBalancer gets an ELB hostname and answers HTTP,
  *      a claim on the default StorageClass (EBS CSI, gp3) binds and a pod writes to it; both are
  *      left for the destroy to release;
+ *      then the failure drill's restore: a snapshot now, a namespace deleted, etcd restored on
+ *      every control plane from that snapshot, the namespace back;
  *   7. a rolling upgrade by one minor (the cluster is built at FROM_VERSION and moved to the
  *      project's default): every node's kubelet runs the target afterwards, the upgrade steps ran
  *      (`kubeadm upgrade apply` once), and the Deployment behind a PodDisruptionBudget kept
@@ -52,6 +54,7 @@ import { parse } from "yaml";
 import { projectCli } from "../../tools/pulumiCli";
 import { checkLoadBalancerAndVolume } from "./cloudChecks";
 import { Kubectl, NodeState, onPath, waitForReadyNodes, waitUntil } from "./kube";
+import { drillNamespaceRestore } from "./etcdDrill";
 import { clusterLeftovers } from "./leftovers";
 import { kubeletVersions, probeWhile } from "./upgradeChecks";
 import { DEFAULTS } from "../../config/defaults";
@@ -374,6 +377,10 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         const { loadBalancerHostname } = await checkLoadBalancerAndVolume(kubectl, (m) =>
           log(stackName, m),
         );
+
+        // Backups: a snapshot now, a namespace deleted, etcd restored, the namespace back.
+        await drillNamespaceRestore(stackName, outputs, kubectl, (m) => log(stackName, m));
+        nodes = await waitForReadyNodes(kubectl, expected);
 
         // The private plumbing: the API's fixed name, the kubeconfig verifying it through the
         // public NLB, and no SSH on any node's public address (only the bastion answers).

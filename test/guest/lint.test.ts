@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { STEPS } from "../../render/script";
+import { renderScript, STEPS } from "../../render/script";
 import * as steps from "../../render/steps";
 import { DOUBLES_DIR, hasProgram } from "./sandbox";
 import {
@@ -91,6 +91,45 @@ const RENDERED: ReadonlyArray<readonly [string, string]> = [
       reason: "upgrade to 1.35.0",
       drainTimeoutSeconds: 300,
       waitTimeoutSeconds: 600,
+    }),
+  ],
+  [
+    "node-timers",
+    steps.renderNodeTimers({
+      snapshot: { script: "echo snapshot", service: "[Service]", timer: "[Timer]" },
+      renewal: { script: "echo renewal", service: "[Service]", timer: "[Timer]" },
+    }),
+  ],
+  // The timer jobs in full: what runs once their `source` of the installed libraries resolves.
+  [
+    "etcd-snapshot",
+    renderScript("etcd-snapshot", {
+      BUCKET: "k8s-prod-etcd-20261204000000000000000001",
+      REGION: "us-east-1",
+      PREFIX: "k8s-prod/etcd/",
+      NODE_NAME: "ip-192-0-2-10.ec2.internal",
+    }),
+  ],
+  [
+    "cert-renewal",
+    renderScript("cert-renewal", {
+      NODE_NAME: "ip-192-0-2-10.ec2.internal",
+      RENEW_WITHIN_DAYS: 30,
+      GUARD_STALE_SECONDS: 3600,
+      WAIT_TIMEOUT_SECONDS: 300,
+    }),
+  ],
+  [
+    "etcd-restore",
+    steps.renderEtcdRestore({
+      mode: "restore",
+      snapshotPath: "/var/lib/kubeadm-aws/restore/snapshot.db",
+      snapshotSha256: "a".repeat(64),
+      nodeName: "ip-192-0-2-10.ec2.internal",
+      nodeIp: "192.0.2.10",
+      initialCluster: "ip-192-0-2-10.ec2.internal=https://192.0.2.10:2380",
+      clusterToken: "restore-1",
+      waitTimeoutSeconds: 300,
     }),
   ],
   [

@@ -16,7 +16,14 @@ const USER_KEYS = CONFIG_KEYS.flatMap((key) =>
         ? ["adminKubeconfig.validityDays", "adminKubeconfig.renewBeforeDays"]
         : key === "upgrade"
           ? ["upgrade.maxUnavailableWorkers"]
-          : [key],
+          : key === "etcdBackup"
+            ? [
+                "etcdBackup.enabled",
+                "etcdBackup.intervalMinutes",
+                "etcdBackup.retentionDays",
+                "etcdBackup.deleteOnDestroy",
+              ]
+            : [key],
 );
 
 /** The rows of the table under "What changing each key does on a running cluster". */

@@ -13,6 +13,11 @@ const TOOLS = [
   ["openssl", "the mock cloud issues real certificates for the credential tests", "openssl"],
   // An absolute path: /usr/sbin is not on an ordinary user's PATH on Debian.
   ["/usr/sbin/sshd", "the real sshd -t checks the bastion's sshd settings", "openssh-server"],
+  [
+    "systemd-analyze",
+    "the control planes' timer units are checked with systemd-analyze verify",
+    "systemd",
+  ],
 ];
 
 const installed = (tool) =>

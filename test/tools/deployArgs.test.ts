@@ -130,11 +130,11 @@ describe("mistakes, each with the right form", () => {
     expect(error(argv)).toContain(expected);
   });
 
-  test("--yes belongs to destroy only: up applies without asking", () => {
+  test("--yes belongs to destroy and etcd-restore only: up applies without asking", () => {
     const message = error(["up", "--stack", "dev", "--yes"]);
-    expect(message).toContain("--yes is for destroy only");
+    expect(message).toContain("--yes is for destroy and etcd-restore only");
     expect(message).toContain("up applies without asking");
-    expect(error(["preview", "--yes"])).toContain("--yes is for destroy only");
+    expect(error(["preview", "--yes"])).toContain("--yes is for destroy and etcd-restore only");
   });
 
   test("--kubeconfig belongs to outputs only", () => {
@@ -184,5 +184,32 @@ describe("--help", () => {
     expect(usage("destroy")).not.toContain("--kubeconfig");
     expect(usage("outputs")).toContain("--kubeconfig FILE");
     expect(usage("up")).not.toContain("--yes");
+  });
+});
+
+describe("the etcd tools", () => {
+  test("etcd-restore takes a snapshot key and --yes; etcd-snapshot needs only the stack", () => {
+    expect(
+      parse(["etcd-restore", "--stack", "prod", "--snapshot", "k8s-prod/etcd/x.db", "--yes"]),
+    ).toEqual({
+      help: false,
+      command: "etcd-restore",
+      stack: "prod",
+      yes: true,
+      snapshot: "k8s-prod/etcd/x.db",
+    });
+    expect(parse(["etcd-snapshot", "--stack", "dev"])).toEqual({
+      help: false,
+      command: "etcd-snapshot",
+      stack: "dev",
+      yes: false,
+    });
+  });
+
+  test("--snapshot belongs to etcd-restore, and neither runs without a stack", () => {
+    expect(() => parse(["up", "--stack", "dev", "--snapshot", "x"])).toThrow(
+      "--snapshot is for etcd-restore only",
+    );
+    expect(() => parse(["etcd-restore"])).toThrow("--stack is required for etcd-restore");
   });
 });

@@ -101,14 +101,15 @@ test("secrets are placeholders: stdin files name their entries only", () => {
   }
 });
 
-test("the output starts with the summary, and prod stays under 400 KB", () => {
+test("the output starts with the summary, and prod stays under 600 KB", () => {
   for (const stack of ["dev", "prod"]) {
     expect(files(stack)[0]).toBe(SUMMARY_FILE);
     expect(read(stack, SUMMARY_FILE)).toBe(rendered[stack]!.summary);
   }
   const bytes = files("prod").reduce((n, f) => n + fs.statSync(path.join(out, "prod", f)).size, 0);
-  // Every join and member script once per node, cp-0's included: reviewable, not a flood.
-  expect(bytes).toBeLessThan(480 * 1024);
+  // Every join and member script once per node, cp-0's included, and each control plane's
+  // timer jobs (about 19 KB each): reviewable, not a flood.
+  expect(bytes).toBeLessThan(600 * 1024);
 });
 
 test("the libraries are written once, without their shebang, and no step file holds them", () => {
