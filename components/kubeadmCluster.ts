@@ -239,6 +239,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         certPem: admins.admin.certPem,
         whatToDo: `an \`up\` within adminKubeconfig.renewBeforeDays (${config.adminKubeconfig.renewBeforeDays}) of its end issues a new one`,
       },
+      {
+        what: "the program's own operations certificate",
+        certPem: admins.operations.certPem,
+        whatToDo: "an `up` renews it together with the admin kubeconfig's",
+      },
     ]);
     const backups = config.etcdBackup.enabled
       ? new EtcdBackups(

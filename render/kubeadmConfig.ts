@@ -284,6 +284,7 @@ export function buildKubeletConfiguration(): KubeletConfiguration {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
     cgroupDriver: "systemd",
+    rotateCertificates: true,
   };
 }
 

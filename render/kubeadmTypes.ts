@@ -107,6 +107,12 @@ export interface KubeletConfiguration {
   kind: "KubeletConfiguration";
   /** Must match the runtime's cgroup driver (containerd `SystemdCgroup = true`). */
   cgroupDriver: "systemd";
+  /**
+   * The kubelet renews its client certificate itself, as it ages (kubeadm's default too; set
+   * here so the rendered plan says it). The serving certificate stays self-signed
+   * (`serverTLSBootstrap` off), see README "Backups and certificates".
+   */
+  rotateCertificates: true;
 }
 
 /** `KubeProxyConfiguration` (kubeproxy.config.k8s.io/v1alpha1), shared by every kube-proxy. */

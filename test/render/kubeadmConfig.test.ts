@@ -166,11 +166,12 @@ describe("renderInitConfig with v1beta4 (Kubernetes 1.34)", () => {
     });
   });
 
-  test("the kubelet uses the systemd cgroup driver", () => {
+  test("the kubelet uses the systemd cgroup driver and rotates its client certificate", () => {
     expect(byKind(docs, "KubeletConfiguration")).toEqual({
       apiVersion: "kubelet.config.k8s.io/v1beta1",
       kind: "KubeletConfiguration",
       cgroupDriver: "systemd",
+      rotateCertificates: true,
     });
   });
 
@@ -377,6 +378,7 @@ describe("exact text", () => {
         "apiVersion: kubelet.config.k8s.io/v1beta1",
         "kind: KubeletConfiguration",
         "cgroupDriver: systemd",
+        "rotateCertificates: true",
         "---",
         "apiVersion: kubeproxy.config.k8s.io/v1alpha1",
         "kind: KubeProxyConfiguration",
