@@ -291,3 +291,49 @@ describe("the deployment on main", () => {
     ).toMatch(/vars\.AWS_ROLE_ARN/);
   });
 });
+
+describe("the guest-plan diff", () => {
+  const job = pr.jobs["guest-plan"]!;
+  const runs = job.steps.map((s) => s.run ?? "").join("\n");
+
+  test("checks out the base commit beside the head, each in its own folder", () => {
+    const checkouts = job.steps.filter((s) => s.uses?.startsWith("actions/checkout@"));
+    expect(checkouts.map((s) => s.with)).toEqual([
+      expect.objectContaining({ path: "head", "persist-credentials": false }),
+      expect.objectContaining({
+        ref: "${{ github.event.pull_request.base.sha }}",
+        path: "base",
+        "persist-credentials": false,
+      }),
+    ]);
+  });
+
+  test("renders every stack on both sides, then diffs them with the head's differ", () => {
+    expect(runs).toMatch(/for side in base head; do/);
+    expect(runs).toMatch(/for file in "\$side"\/Pulumi\.\*\.yaml/);
+    expect(runs).toContain(
+      'npm run --silent render -- --stack "$stack" --out "../render/$side/$stack"',
+    );
+    expect(runs).toContain(
+      "cd head && npm run --silent plan-diff -- ../render/base ../render/head --out ../guest-plan.md",
+    );
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    expect(pkg.scripts["plan-diff"]).toBe("ts-node --transpile-only tools/planDiff.ts");
+  });
+
+  test("writes the job summary for everyone, and comments in place only for this repository's branches", () => {
+    expect(runs).toContain('cat guest-plan.md >> "$GITHUB_STEP_SUMMARY"');
+    const comment = job.steps.find((s) => s.name === "Post or update the PR comment")!;
+    expect(comment.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+    expect(comment.env?.GH_TOKEN).toBe("${{ github.token }}");
+    expect(comment.run).toContain("marker='<!-- kubeadm-aws guest-plan -->'");
+    expect(comment.run).toMatch(/--method PATCH "repos\/\$REPO\/issues\/comments\/\$id"/);
+    expect(comment.run).toMatch(/--method POST "repos\/\$REPO\/issues\/\$PR\/comments"/);
+    expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  });
+
+  test("the marker is the differ's own", async () => {
+    const { COMMENT_MARKER } = await import("../../tools/planDiff");
+    expect(COMMENT_MARKER).toBe("<!-- kubeadm-aws guest-plan -->");
+  });
+});
