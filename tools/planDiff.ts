@@ -276,7 +276,7 @@ export function main(argv: string[]): number {
   const args = argv.filter((a) => a !== "--");
   const outAt = args.indexOf("--out");
   const out = outAt >= 0 ? args[outAt + 1] : undefined;
-  const [base, head] = args.filter((a, i) => i !== outAt && i !== outAt + 1);
+  const [base, head] = args.filter((_, i) => outAt < 0 || (i !== outAt && i !== outAt + 1));
   if (!base || !head || (outAt >= 0 && !out)) {
     process.stderr.write("usage: npm run plan-diff -- BASE_DIR HEAD_DIR [--out FILE]\n");
     return 2;

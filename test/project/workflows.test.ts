@@ -8,6 +8,7 @@ import { parseDocument } from "yaml";
 
 interface Step {
   name?: string;
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
