@@ -38,6 +38,7 @@ export const STEPS = [
   "etcd-snapshot",
   "cert-renewal",
   "etcd-restore",
+  "drift-probe",
 ] as const;
 export type StepName = (typeof STEPS)[number];
 

@@ -11,6 +11,7 @@ export const COMMANDS = [
   "outputs",
   "etcd-snapshot",
   "etcd-restore",
+  "drift",
 ] as const;
 export type DeployCommand = (typeof COMMANDS)[number];
 
@@ -23,6 +24,10 @@ export interface DeployArgs {
   kubeconfig?: string;
   /** etcd-restore only: the snapshot's key in the backup bucket (default: the newest). */
   snapshot?: string;
+  /** drift only: print JSON instead of the table. */
+  json?: boolean;
+  /** drift only: read the outputs and the plan from this file instead of the stack (tests). */
+  outputs?: string;
 }
 
 export type ParsedArgs = { help: true; command?: DeployCommand } | ({ help: false } & DeployArgs);
@@ -35,7 +40,7 @@ export class UsageError extends Error {
   }
 }
 
-export type Flag = "stack" | "yes" | "kubeconfig" | "snapshot";
+export type Flag = "stack" | "yes" | "kubeconfig" | "snapshot" | "json" | "outputs";
 
 interface CommandSpec {
   summary: string;
@@ -84,6 +89,12 @@ export const SPECS: Record<DeployCommand, CommandSpec> = {
     stackRequired: true,
     form: "--stack NAME [--snapshot KEY] [--yes]",
   },
+  drift: {
+    summary: "compare the live machines with the plan, change nothing; exit 1 on drift",
+    flags: ["json", "outputs"],
+    stackRequired: false,
+    form: "[--stack NAME] [--json] [--outputs FILE]",
+  },
 };
 
 export const DEFAULT_STACK = "dev";
@@ -96,12 +107,16 @@ const FLAG_NAMES: Record<string, Flag> = {
   "-y": "yes",
   "--kubeconfig": "kubeconfig",
   "--snapshot": "snapshot",
+  "--json": "json",
+  "--outputs": "outputs",
 };
 const TAKES_VALUE: Record<Flag, boolean> = {
   stack: true,
   yes: false,
   kubeconfig: true,
   snapshot: true,
+  json: false,
+  outputs: true,
 };
 /** Why a flag is refused where it does not belong. */
 const WHY_NOT: Record<Flag, string> = {
@@ -109,6 +124,8 @@ const WHY_NOT: Record<Flag, string> = {
   yes: ": only destroy and etcd-restore ask before they act (up applies without asking; preview shows the changes)",
   kubeconfig: ": npm run outputs -- --stack NAME --kubeconfig FILE writes the file",
   snapshot: ": npm run etcd-restore -- --stack NAME --snapshot KEY restores that snapshot",
+  json: ": npm run drift -- --stack NAME --json prints the drift report as JSON",
+  outputs: ": npm run drift -- --outputs FILE reads a saved report input",
 };
 /** Which commands take a flag, for the message when another command is given it. */
 const OWNERS: Record<Flag, string> = {
@@ -116,6 +133,8 @@ const OWNERS: Record<Flag, string> = {
   yes: "destroy and etcd-restore",
   kubeconfig: "outputs",
   snapshot: "etcd-restore",
+  json: "drift",
+  outputs: "drift",
 };
 /** Pulumi's stack names, optionally qualified as org/stack or org/project/stack. */
 const STACK_NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/;
@@ -254,5 +273,7 @@ export function parseDeployArgs(argv: readonly string[], options: ParseOptions =
     yes: values.yes === "true",
     ...(command === "outputs" ? { kubeconfig: values.kubeconfig ?? DEFAULT_KUBECONFIG } : {}),
     ...(values.snapshot !== undefined ? { snapshot: values.snapshot } : {}),
+    ...(values.json === "true" ? { json: true } : {}),
+    ...(values.outputs !== undefined ? { outputs: values.outputs } : {}),
   };
 }

@@ -55,6 +55,7 @@ const CREATES: Record<DeployArgs["command"], boolean> = {
   outputs: false,
   "etcd-snapshot": false,
   "etcd-restore": false,
+  drift: false,
 };
 
 /** The commands that ask before they act, with what they are about to do. */
@@ -122,6 +123,11 @@ async function runOperation(
     case "outputs":
       await showOutputs(stack, path.resolve(deps.cwd, args.kubeconfig ?? DEFAULT_KUBECONFIG), say);
       return;
+    case "drift": {
+      const { driftOfStack } = await import("./driftCommand");
+      await driftOfStack(stack, args, say);
+      return;
+    }
     case "etcd-snapshot":
     case "etcd-restore":
       await (deps.etcd ?? (await import("./etcdTools")).runEtcdTool)(
@@ -135,6 +141,11 @@ async function runOperation(
 
 export async function runDeploy(args: DeployArgs, deps: DeployDeps): Promise<void> {
   const say = (line: string) => deps.stdout(`${line}\n`);
+  if (args.command === "drift" && args.outputs) {
+    // A saved input (outputs, plan): no Pulumi CLI, no stack, no passphrase.
+    const { driftFromFile } = await import("./driftCommand");
+    return driftFromFile(path.resolve(deps.cwd, args.outputs), args, say);
+  }
   const backend = backendOf(deps.root, deps.env);
   refuseUnconfirmedDestroy(args, deps);
   const source = passphraseSource(

@@ -19,12 +19,15 @@ export function usage(command?: DeployCommand): string {
     kubeconfig: `--kubeconfig FILE  outputs only: where to write the kubeconfig (default ./${DEFAULT_KUBECONFIG})`,
     snapshot:
       "--snapshot KEY     etcd-restore only: the snapshot's key in the backup bucket (default: the newest)",
+    json: "--json             drift only: the report as JSON",
+    outputs:
+      "--outputs FILE     drift only: the outputs and plan from a file, without the stack (tests)",
     help: "--help, -h         this help",
   };
   const commands = command ? [command] : COMMANDS;
   const flags: (Flag | "help")[] = command
     ? ["stack", ...SPECS[command].flags, "help"]
-    : ["stack", "yes", "kubeconfig", "snapshot", "help"];
+    : ["stack", "yes", "kubeconfig", "snapshot", "json", "outputs", "help"];
   return [
     `Usage: ${command ? usageLine(command) : "npm run <command> -- [flags]"}`,
     "  (npm passes on only what follows a lone --)",

@@ -14,6 +14,8 @@ export interface ShellTarget {
   readonly bastionUser: string;
   readonly nodeUser: string;
   readonly privateKey: string;
+  /** SSH's port on the bastion and the nodes (22; the tests' sshd listens elsewhere). */
+  readonly port?: number;
 }
 
 function connect(config: ConnectConfig): Promise<Client> {
@@ -46,16 +48,22 @@ function exec(
 
 /** The shell; `close()` ends the bastion connection. */
 export async function bastionShell(t: ShellTarget): Promise<NodeShell & { close(): void }> {
+  const port = t.port ?? 22;
   const bastion = await connect({
     host: t.bastionHost,
+    port,
     username: t.bastionUser,
     privateKey: t.privateKey,
     readyTimeout: 30_000,
   });
   return {
     async run(host, command, stdin) {
+      // The bastion itself: a command on its own connection.
+      if (host === t.bastionHost) return exec(bastion, command, stdin);
       const stream = await new Promise<NodeJS.ReadWriteStream>((resolve, reject) =>
-        bastion.forwardOut("127.0.0.1", 0, host, 22, (err, s) => (err ? reject(err) : resolve(s))),
+        bastion.forwardOut("127.0.0.1", 0, host, port, (err, s) =>
+          err ? reject(err) : resolve(s),
+        ),
       );
       const node = await connect({
         sock: stream as unknown as ConnectConfig["sock"],

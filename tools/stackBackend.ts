@@ -69,6 +69,10 @@ export interface DeployStack {
   preview(opts: StackOptions): Promise<unknown>;
   destroy(opts: StackOptions): Promise<unknown>;
   outputs(): Promise<OutputMap>;
+  /** The stack's state, for the drift report's plan (the Automation API's Stack has it). */
+  exportStack?(): Promise<{
+    deployment: { resources?: { type: string; inputs?: Record<string, unknown> }[] };
+  }>;
 }
 
 /** LocalWorkspace's static methods, as the wrapper uses them (injected in tests). */

@@ -119,6 +119,7 @@ const RENDERED: ReadonlyArray<readonly [string, string]> = [
       WAIT_TIMEOUT_SECONDS: 300,
     }),
   ],
+  ["drift-probe", renderScript("drift-probe", { MODE: "cluster", RUNTIME: "containerd" })],
   [
     "etcd-restore",
     steps.renderEtcdRestore({

@@ -43,7 +43,7 @@ interface Workflow {
 
 const ROOT = path.join(__dirname, "..", "..");
 const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
-const FILES = ["pull_request.yml", "push.yml"] as const;
+const FILES = ["pull_request.yml", "push.yml", "drift.yml"] as const;
 
 const text = (file: string): string => fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8");
 
@@ -336,5 +336,26 @@ describe("the guest-plan diff", () => {
   test("the marker is the differ's own", async () => {
     const { COMMENT_MARKER } = await import("../../tools/planDiff");
     expect(COMMENT_MARKER).toBe("<!-- kubeadm-aws guest-plan -->");
+  });
+});
+
+describe("the scheduled drift report", () => {
+  const drift = load("drift.yml");
+  const job = drift.jobs.drift!;
+
+  test("runs daily and on demand, only where the stacks, the role and the backend are configured", () => {
+    expect(Object.keys(drift.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect(job.if).toBe(
+      "vars.DRIFT_STACKS != '' && vars.AWS_ROLE_ARN != '' && vars.PULUMI_BACKEND_URL != ''",
+    );
+    expect(job.permissions).toEqual({ "id-token": "write", contents: "read" });
+  });
+
+  test("runs the drift command for every stack and fails when any drifted", () => {
+    const run = job.steps.map((s) => s.run ?? "").join("\n");
+    expect(run).toContain('npm run --silent drift -- --stack "$stack"');
+    expect(run).toContain('exit "$failed"');
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    expect(pkg.scripts.drift).toBe("ts-node --transpile-only tools/deploy.ts drift");
   });
 });

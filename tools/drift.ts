@@ -1,0 +1,262 @@
+/**
+ * `npm run drift -- --stack S [--json]`: how far the live machines have drifted from the plan.
+ * It reads, through the bastion and without changing anything (guest/drift-probe.sh):
+ *   - on every node: the kubelet, kubeadm and container-runtime versions, the sha256 of every
+ *     step file on disk against the plan's (the stack state's own command text), and the expiry
+ *     of kubeadm's and the kubelet's certificates;
+ *   - on the bastion, with the admin kubeconfig: the Node objects and their Ready conditions
+ *     against the stack's nodes, the etcd members against its control planes, and the age of the
+ *     last etcd snapshot.
+ * It prints one table (or JSON) and exits 1 when anything drifted. A step file that differs is
+ * expected after a guest script changed in a later version: it applies to new and replaced nodes
+ * only, and the report says so.
+ */
+import { createHash } from "crypto";
+import { quote } from "shell-quote";
+import { innerScript } from "./renderPlan";
+import type { NodeShell } from "./etcdRestore";
+import { renderScript, renderSecretBundle } from "../render/script";
+
+export interface DriftOutputs {
+  readonly kubernetesVersion: string;
+  readonly containerRuntime?: string;
+  readonly nodes: readonly {
+    readonly name: string;
+    readonly role: string;
+    readonly privateIp: string;
+    readonly nodeName: string;
+  }[];
+  readonly bastionIp: string;
+  /** The admin kubeconfig: the bastion's cluster facts read the API with it. */
+  readonly kubeconfig: string;
+  /** The private API endpoint: the bastion reaches the API there. */
+  readonly privateApiEndpoint?: string;
+  readonly etcdBackup?: { readonly intervalMinutes?: number };
+}
+
+/** Planned step files per node (private IP): path on the node -> sha256 of its content. */
+export type PlannedFiles = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
+export type Status = "ok" | "drift" | "info";
+
+export interface Finding {
+  readonly machine: string;
+  readonly check: string;
+  readonly expected: string;
+  readonly actual: string;
+  readonly status: Status;
+}
+
+const CERT_WARN_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/** The file a remote step writes (render/script.ts remoteInvocation) and its content's sha256. */
+export function plannedStepFile(invocation: string): { path: string; sha256: string } | undefined {
+  const m = /sudo -n tee (\S+) >\/dev\/null <<'/.exec(invocation);
+  if (!m) return undefined;
+  // tee writes the heredoc's lines, each with its newline.
+  const content = innerScript(invocation).replace(/\n*$/, "\n");
+  return {
+    path: m[1]!.replace(/^'|'$/g, ""),
+    sha256: createHash("sha256").update(content).digest("hex"),
+  };
+}
+
+/** The plan's step files per node, from the stack state's remote commands. */
+export function plannedFiles(
+  resources: readonly { type: string; inputs?: Record<string, unknown> }[],
+): PlannedFiles {
+  const out = new Map<string, Map<string, string>>();
+  for (const r of resources) {
+    if (r.type !== "command:remote:Command" || !r.inputs) continue;
+    const host = (r.inputs.connection as { host?: string } | undefined)?.host;
+    const create = r.inputs.create;
+    if (typeof host !== "string" || typeof create !== "string") continue;
+    const file = plannedStepFile(create);
+    if (!file) continue;
+    if (!out.has(host)) out.set(host, new Map());
+    out.get(host)!.set(file.path, file.sha256);
+  }
+  return out;
+}
+
+const probe = (mode: "node" | "cluster", runtime: string): string =>
+  `sudo -n bash -c ${quote([renderScript("drift-probe", { MODE: mode, RUNTIME: runtime })])}`;
+
+function facts(output: string): string[][] {
+  return output
+    .split("\n")
+    .filter((l) => /^(version|file|cert|node|member|snapshot) /.test(l))
+    .map((l) => {
+      const [kind, a, ...rest] = l.split(" ");
+      return [kind!, a ?? "", rest.join(" ")];
+    });
+}
+
+export interface DriftOptions {
+  readonly outputs: DriftOutputs;
+  readonly plan: PlannedFiles;
+  readonly now?: Date;
+}
+
+export async function collectDrift(o: DriftOptions, shell: NodeShell): Promise<Finding[]> {
+  const now = o.now ?? new Date();
+  const findings: Finding[] = [];
+  const add = (f: Finding) => findings.push(f);
+  const want = `v${o.outputs.kubernetesVersion}`;
+  const runtime = o.outputs.containerRuntime ?? "containerd";
+
+  for (const node of o.outputs.nodes) {
+    const r = await shell.run(node.privateIp, probe("node", runtime));
+    if (r.code !== 0) {
+      add({
+        machine: node.name,
+        check: "reachable",
+        expected: "the probe runs",
+        actual: `exit ${r.code}`,
+        status: "drift",
+      });
+      continue;
+    }
+    const seen = facts(r.output);
+    for (const component of ["kubelet", "kubeadm"]) {
+      const actual = seen.find((f) => f[0] === "version" && f[1] === component)?.[2] ?? "unknown";
+      add({
+        machine: node.name,
+        check: component,
+        expected: want,
+        actual,
+        status: actual === want ? "ok" : "drift",
+      });
+    }
+    const rt = seen.find((f) => f[0] === "version" && f[1] === "runtime")?.[2] ?? "unknown";
+    add({
+      machine: node.name,
+      check: "runtime",
+      expected: runtime,
+      actual: rt,
+      status: rt.startsWith(runtime) ? "info" : "drift",
+    });
+    const onDisk = new Map(seen.filter((f) => f[0] === "file").map((f) => [f[1]!, f[2]!]));
+    for (const [file, sha] of o.plan.get(node.privateIp) ?? []) {
+      const actual = onDisk.get(file);
+      add({
+        machine: node.name,
+        check: `file ${file.split("/").pop()}`,
+        expected: sha.slice(0, 12),
+        actual: actual === undefined ? "missing" : actual.slice(0, 12),
+        status: actual === sha ? "ok" : "drift",
+      });
+    }
+    for (const [, file, end] of seen.filter((f) => f[0] === "cert")) {
+      const days = Math.floor((Date.parse(end!) - now.getTime()) / DAY_MS);
+      add({
+        machine: node.name,
+        check: `cert ${file!.split("/").pop()}`,
+        expected: `> ${CERT_WARN_DAYS} days`,
+        actual: `${end!.slice(0, 10)} (${days} days)`,
+        status: days > CERT_WARN_DAYS ? "ok" : "drift",
+      });
+    }
+  }
+
+  // The bastion reaches the API at its private name (the public load balancer admits only the
+  // operators' CIDRs); the kubeconfig's tls-server-name is that name already.
+  const kubeconfig = o.outputs.privateApiEndpoint
+    ? o.outputs.kubeconfig.replace(/^(\s*server:\s*).*$/m, `$1${o.outputs.privateApiEndpoint}`)
+    : o.outputs.kubeconfig;
+  const bundle = renderSecretBundle({ kubeconfig });
+  const c = await shell.run(o.outputs.bastionIp, probe("cluster", runtime), Buffer.from(bundle));
+  if (c.code !== 0) {
+    add({
+      machine: "cluster",
+      check: "API",
+      expected: "answers",
+      actual: `exit ${c.code}`,
+      status: "drift",
+    });
+    return findings;
+  }
+  const seen = facts(c.output);
+  const nodes = new Map(seen.filter((f) => f[0] === "node").map((f) => [f[1]!, f[2]!]));
+  for (const n of o.outputs.nodes) {
+    const ready = nodes.get(n.nodeName);
+    add({
+      machine: n.name,
+      check: "Node object",
+      expected: "Ready",
+      actual: ready === undefined ? "missing" : ready === "True" ? "Ready" : `Ready=${ready}`,
+      status: ready === "True" ? "ok" : "drift",
+    });
+  }
+  const known = new Set(o.outputs.nodes.map((n) => n.nodeName));
+  for (const [name] of nodes) {
+    if (!known.has(name)) {
+      add({
+        machine: name,
+        check: "Node object",
+        expected: "not in the stack",
+        actual: "registered",
+        status: "drift",
+      });
+    }
+  }
+  const members = seen.filter((f) => f[0] === "member").map((f) => f[1]!);
+  const cps = o.outputs.nodes
+    .filter((n) => n.role === "control-plane")
+    .map((n) => n.nodeName)
+    .sort();
+  add({
+    machine: "cluster",
+    check: "etcd members",
+    expected: cps.join(", "),
+    actual: [...members].sort().join(", ") || "none",
+    status: JSON.stringify([...members].sort()) === JSON.stringify(cps) ? "ok" : "drift",
+  });
+  const snapshot = seen.find((f) => f[0] === "snapshot");
+  const interval = o.outputs.etcdBackup?.intervalMinutes;
+  if (o.outputs.etcdBackup) {
+    const age = snapshot
+      ? Math.round((now.getTime() - Date.parse(snapshot[1]!)) / 60_000)
+      : undefined;
+    add({
+      machine: "cluster",
+      check: "last etcd snapshot",
+      expected: interval ? `< ${2 * interval} min old` : "one exists",
+      actual: age === undefined ? "none" : `${age} min ago (${snapshot![2]})`,
+      status: age === undefined || (interval !== undefined && age > 2 * interval) ? "drift" : "ok",
+    });
+  }
+  return findings;
+}
+
+/** One table, drifted rows first; the legend says what a drifted step file means. */
+export function driftTable(findings: readonly Finding[]): string {
+  const rows = [...findings].sort(
+    (a, b) => (a.status === "drift" ? 0 : 1) - (b.status === "drift" ? 0 : 1),
+  );
+  const header = ["machine", "check", "expected", "actual", "status"];
+  const cells = rows.map((f) => [
+    f.machine,
+    f.check,
+    f.expected,
+    f.actual,
+    f.status === "drift" ? "DRIFT" : f.status,
+  ]);
+  const width = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(width[i]!))
+      .join("  ")
+      .trimEnd();
+  const drifted = findings.filter((f) => f.status === "drift").length;
+  return [
+    line(header),
+    line(width.map((w) => "-".repeat(w))),
+    ...cells.map(line),
+    "",
+    drifted === 0
+      ? "no drift"
+      : `${drifted} drifted. A step file that differs ran from an older version of this project: edited steps reach new and replaced nodes only.`,
+  ].join("\n");
+}
