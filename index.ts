@@ -15,6 +15,8 @@ export = async () => {
   return {
     clusterName: config.clusterName,
     kubernetesVersion: config.kubernetesVersion,
+    // The drift report checks each node's runtime version against this.
+    containerRuntime: config.containerRuntime,
     apiEndpoint: cluster.apiEndpoint,
     privateApiEndpoint: cluster.privateApiEndpoint,
     vpcId: cluster.vpcId,

@@ -87,6 +87,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     readonly bucket: pulumi.Output<string>;
     readonly prefix: string;
     readonly region: string;
+    /** How often the leader snapshots: the drift report flags a snapshot older than twice this. */
+    readonly intervalMinutes: number;
   };
   /**
    * What this deployment built, for the next run's checks: export it as the stack output
@@ -257,7 +259,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         )
       : undefined;
     this.etcdBackup = backups
-      ? { bucket: backups.bucketName, prefix: backups.prefix, region: args.preflight.region }
+      ? {
+          bucket: backups.bucketName,
+          prefix: backups.prefix,
+          region: args.preflight.region,
+          intervalMinutes: config.etcdBackup.intervalMinutes,
+        }
       : undefined;
     const kubeconfigFor = (
       cert: ClientCertificate,

@@ -4,7 +4,9 @@
 # private tmpfs directory (removed on exit): it never changes the machine. One fact per line on
 # stdout, space-separated, the last field free text:
 #   MODE=node     version kubelet|kubeadm|runtime VALUE
-#                 file PATH SHA256            every step file under /var/lib/kubeadm-aws/steps
+#                 file PATH SHA256            every step file under /var/lib/kubeadm-aws/steps, and
+#                                             the kubeadm configs under /etc/kubernetes/kubeadm (the
+#                                             join's discovery path put back to its placeholder)
 #                 cert PATH NOT-AFTER         kubeadm's certificates and the kubelet's client one
 #   MODE=cluster  (on the bastion, the admin kubeconfig on stdin)
 #                 node NAME READY             every Node object and its Ready condition
@@ -40,6 +42,13 @@ node_facts() {
       emit_line "file ${file#"$SYSROOT"} $(sha256sum "$file" | cut -d' ' -f1)"
     done
   fi
+  # join.sh fills the discovery file's path (a private tmpfs directory, gone after the join)
+  # into its JoinConfiguration: the plan holds the placeholder instead.
+  for file in "$KUBEADM_DIR"/*.yaml; do
+    [[ -f "$file" ]] || continue
+    emit_line "file ${file#"$SYSROOT"} $(sed -E 's#/[A-Za-z0-9/._-]*/discovery\.conf#__DISCOVERY_FILE__#g' "$file" |
+      sha256sum | cut -d' ' -f1)"
+  done
   for file in "$PKI_DIR"/*.crt "$PKI_DIR"/etcd/*.crt "${SYSROOT}/var/lib/kubelet/pki/kubelet-client-current.pem"; do
     [[ -f "$file" ]] || continue
     end="$(timeout 10 openssl x509 -noout -enddate -in "$file" 2>/dev/null)" || continue

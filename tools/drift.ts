@@ -12,7 +12,7 @@
  * only, and the report says so.
  */
 import { createHash } from "crypto";
-import { quote } from "shell-quote";
+import { parse as parseShell, quote } from "shell-quote";
 import { innerScript } from "./renderPlan";
 import type { NodeShell } from "./etcdRestore";
 import { renderScript, renderSecretBundle } from "../render/script";
@@ -62,6 +62,53 @@ export function plannedStepFile(invocation: string): { path: string; sha256: str
   };
 }
 
+/**
+ * The kubeadm configs a step writes (guest/init.sh INIT_CONFIG_FILE, guest/join.sh
+ * JOIN_CONFIG_FILE), by the parameter that carries them. Both are written as
+ * `<<<"${VALUE%$'\n'}"`: the value with exactly one trailing newline.
+ */
+const KUBEADM_FILES: Record<string, string> = {
+  KUBEADM_CONFIG: "/etc/kubernetes/kubeadm/init.yaml",
+  JOIN_CONFIG: "/etc/kubernetes/kubeadm/join.yaml",
+};
+
+const isKubeadmFile = (file: string): boolean => Object.values(KUBEADM_FILES).includes(file);
+
+/** The kubeadm config files a rendered step writes, with their content's sha256. */
+export function plannedKubeadmFiles(invocation: string): { path: string; sha256: string }[] {
+  const header = innerScript(invocation).split("# ---- the shared libraries run here")[0] ?? "";
+  const out: { path: string; sha256: string }[] = [];
+  for (const [param, file] of Object.entries(KUBEADM_FILES)) {
+    const start = `\nreadonly ${param}=`;
+    const at = header.indexOf(start);
+    if (at < 0) continue;
+    // The value as render/script.ts shellWord quoted it; shell-quote reads it back.
+    const [value] = parseShell(header.slice(at + start.length), (k) => `$${k}`);
+    if (typeof value !== "string") continue;
+    const content = `${value.replace(/\n$/, "")}\n`;
+    out.push({ path: file, sha256: createHash("sha256").update(content).digest("hex") });
+  }
+  return out;
+}
+
+/**
+ * A value of an exported checkpoint with its secret wrapper removed. @pulumi/command makes the
+ * whole `connection` input secret (node_modules/@pulumi/command/remote/command.js: `pulumi.secret`
+ * around it), and the Automation API's exportStack runs `pulumi stack export --show-secrets`
+ * (node_modules/@pulumi/pulumi/automation/localWorkspace.js exportStack), which writes a secret as
+ * `{<sig key>: "1b47061264138c4ac30d75cd0eb44297", plaintext: <its JSON>}`
+ * (pulumi/pulumi pkg/resource/stack/deployment.go SerializePropertyValue). Without the plaintext
+ * (an export without --show-secrets) the value stays unknown and the command is not planned.
+ */
+export function revealed(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const v = value as Record<string, unknown>;
+  if (!Object.values(v).includes(SECRET_SIG)) return value;
+  return typeof v.plaintext === "string" ? revealed(JSON.parse(v.plaintext)) : undefined;
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75cd0eb44297";
+
 /** The plan's step files per node, from the stack state's remote commands. */
 export function plannedFiles(
   resources: readonly { type: string; inputs?: Record<string, unknown> }[],
@@ -69,13 +116,14 @@ export function plannedFiles(
   const out = new Map<string, Map<string, string>>();
   for (const r of resources) {
     if (r.type !== "command:remote:Command" || !r.inputs) continue;
-    const host = (r.inputs.connection as { host?: string } | undefined)?.host;
-    const create = r.inputs.create;
+    const host = (revealed(r.inputs.connection) as { host?: string } | undefined)?.host;
+    const create = revealed(r.inputs.create);
     if (typeof host !== "string" || typeof create !== "string") continue;
     const file = plannedStepFile(create);
     if (!file) continue;
     if (!out.has(host)) out.set(host, new Map());
     out.get(host)!.set(file.path, file.sha256);
+    for (const k of plannedKubeadmFiles(create)) out.get(host)!.set(k.path, k.sha256);
   }
   return out;
 }
@@ -138,14 +186,33 @@ export async function collectDrift(o: DriftOptions, shell: NodeShell): Promise<F
       status: rt.startsWith(runtime) ? "info" : "drift",
     });
     const onDisk = new Map(seen.filter((f) => f[0] === "file").map((f) => [f[1]!, f[2]!]));
-    for (const [file, sha] of o.plan.get(node.privateIp) ?? []) {
+    const planned = o.plan.get(node.privateIp) ?? new Map<string, string>();
+    // A node has one kubeadm config: init.yaml where init ran, join.yaml where the join did (the
+    // first control plane's join is a no-op on the instance that ran init).
+    const kubeadmWritten = [...planned.keys()].some((f) => isKubeadmFile(f) && onDisk.has(f));
+    for (const [file, sha] of planned) {
       const actual = onDisk.get(file);
+      const notThisOne = actual === undefined && isKubeadmFile(file) && kubeadmWritten;
       add({
         machine: node.name,
         check: `file ${file.split("/").pop()}`,
         expected: sha.slice(0, 12),
-        actual: actual === undefined ? "missing" : actual.slice(0, 12),
-        status: actual === sha ? "ok" : "drift",
+        actual: notThisOne
+          ? "not written here (the other kubeadm step ran)"
+          : actual === undefined
+            ? "missing"
+            : actual.slice(0, 12),
+        status: notThisOne ? "info" : actual === sha ? "ok" : "drift",
+      });
+    }
+    for (const [file, sha] of onDisk) {
+      if (planned.has(file)) continue;
+      add({
+        machine: node.name,
+        check: `file ${file.split("/").pop()}`,
+        expected: "not in the plan",
+        actual: sha.slice(0, 12),
+        status: "info",
       });
     }
     for (const [, file, end] of seen.filter((f) => f[0] === "cert")) {

@@ -78,5 +78,12 @@ export async function driftOfStack(
   const map: OutputMap = await stack.outputs();
   const outputs = Object.fromEntries(Object.entries(map).map(([k, v]) => [k, v.value]));
   const state = stack.exportStack ? await stack.exportStack() : { deployment: { resources: [] } };
-  await report(stack.name, outputs, plannedFiles(state.deployment.resources ?? []), args, say);
+  const resources = state.deployment.resources ?? [];
+  const plan = plannedFiles(resources);
+  // Without the plan every file check would pass unseen: say so rather than report no drift.
+  if (plan.size === 0 && resources.some((r) => r.type === "command:remote:Command"))
+    throw new DeployError(
+      `stack ${stack.name}: the exported state shows no command's connection (its secrets were not decrypted), so there is no plan to compare with`,
+    );
+  await report(stack.name, outputs, plan, args, say);
 }

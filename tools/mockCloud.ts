@@ -75,6 +75,7 @@ export interface Harness {
 }
 
 let counters = new Map<string, number>();
+let claims = new Map<string, Set<number>>();
 
 /** The region the stack's config selects, as the AWS provider would read it. */
 function configuredRegion(): string {
@@ -127,6 +128,7 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
     }
   >();
   counters = new Map();
+  claims = new Map();
 
   if (!options.sdkStackTraces) dropSdkStackTraces();
 
@@ -154,6 +156,16 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
     });
   };
 
+  const claim = (pool: string, preferred: number, size: number) => {
+    const used = claims.get(pool) ?? new Set<number>();
+    claims.set(pool, used);
+    if (used.size >= size) throw new Error(`mock cloud: no free number left in ${pool}`);
+    let n = preferred % size;
+    while (used.has(n)) n = (n + 1) % size;
+    used.add(n);
+    return n;
+  };
+
   const next = (kind: string) => {
     const n = (counters.get(kind) ?? 0) + 1;
     counters.set(kind, n);
@@ -177,6 +189,7 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
           region: configuredRegion(),
           inputsOf: (type, other) => byId.get(`${type} ${other}`),
           next,
+          claim,
           realCertificates: options.realCertificates,
         });
         resources.push({
@@ -245,6 +258,7 @@ export async function installMocks(stack = "dev", options: MockOptions = {}): Pr
       byId.clear();
       assumedInstanceTypes.clear();
       counters = new Map();
+      claims = new Map();
     },
   };
 }

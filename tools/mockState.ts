@@ -3,6 +3,7 @@
  * providers' real answers (tools/mockAwsCatalog.ts holds the AWS facts). Kept apart from the
  * recording harness (mockCloud.ts) so each stays readable.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -38,10 +39,20 @@ export interface StateContext {
   readonly region: string;
   /** Inputs of an already registered resource, by its type and mock id (`<name>-id`). */
   inputsOf(type: string, id: string): Record<string, any> | undefined;
-  /** A counter per kind, for unique addresses. */
+  /** A counter per kind, for unique names. */
   next(kind: string): number;
+  /**
+   * A number in [0, size) unique within `pool` for this evaluation: `preferred` if free, else the
+   * next free one. Addresses come from it, so a node keeps its address when others are added.
+   */
+  claim(pool: string, preferred: number, size: number): number;
   /** Make keys and certificates for real (tools/mockCertificates.ts). */
   readonly realCertificates?: boolean;
+}
+
+/** A stable number from a resource name (the first 32 bits of its SHA-256). */
+function nameHash(name: string): number {
+  return createHash("sha256").update(name).digest().readUInt32BE(0);
 }
 
 /** The first address of a CIDR plus `offset`. */
@@ -59,14 +70,22 @@ export function mockResourceState(
 ): Record<string, unknown> {
   switch (type) {
     case "aws:ec2/instance:Instance": {
-      const n = ctx.next("instance");
-      // Inside the instance's own subnet, as EC2 assigns it.
-      const subnet = ctx.inputsOf("aws:ec2/subnet:Subnet", String(inputs.subnetId ?? ""));
-      const privateIp = addressIn(String(subnet?.cidrBlock ?? "10.0.0.0/19"), 10 + n);
+      // Inside the instance's own subnet, as EC2 assigns it, and derived from the instance's name
+      // rather than the order of registration: adding a worker must not move cp-0's address, or
+      // every rendered plan diff (tools/planDiff.ts) would show the running nodes changing.
+      const subnetId = String(inputs.subnetId ?? "");
+      const cidr = String(
+        ctx.inputsOf("aws:ec2/subnet:Subnet", subnetId)?.cidrBlock ?? "10.0.0.0/19",
+      );
+      const hosts = 2 ** (32 - Number(cidr.split("/")[1] ?? 19));
+      // AWS reserves a subnet's first four addresses and its last; the mock keeps below 4 096.
+      const usable = Math.min(hosts - 5 - 6, 4096);
+      const privateIp = addressIn(cidr, 10 + ctx.claim(`ip ${cidr}`, nameHash(name), usable));
+      const publicIp = `203.0.113.${1 + ctx.claim("public ip", nameHash(name), 254)}`;
       return {
         privateIp,
         // No public address when the launch asks for none (private topology, the bastion).
-        publicIp: inputs.associatePublicIpAddress === false ? "" : `203.0.113.${n}`,
+        publicIp: inputs.associatePublicIpAddress === false ? "" : publicIp,
         privateDns: privateDnsName(privateIp, ctx.region),
         arn: `arn:aws:ec2:${ctx.region}:123456789012:instance/i-${name}`,
       };

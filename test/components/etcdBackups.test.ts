@@ -148,6 +148,8 @@ describe("with the defaults", () => {
   test("the outputs say where the snapshots are", async () => {
     expect(cluster.etcdBackup?.prefix).toBe("bk/etcd/");
     expect(await valueOf(cluster.etcdBackup!.bucket)).toMatch(/^bk-etcd-\d{26}$/);
+    // The drift report compares the last snapshot's age with twice the interval.
+    expect(cluster.etcdBackup?.intervalMinutes).toBe(15);
   });
 });
 

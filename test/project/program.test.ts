@@ -47,6 +47,8 @@ test("the program exports the endpoint, nodes, SSH user and the secrets", async 
   expect(out.privateApiEndpoint).toBe("https://api.k8s-dev.k8s.internal:6443");
   expect(await valueOf(out.bastionIp)).toMatch(/^198\.51\.100\.\d+$/);
   expect(out.bastionUser).toBe("ubuntu");
+  // The drift report checks each node's runtime against it.
+  expect(out.containerRuntime).toBe("containerd");
   // The deployment record the next run reads back: zones, placement, create-only settings.
   expect(await valueOf(out.deploymentRecord)).toMatchObject({
     kubernetesVersion: "1.34.2",

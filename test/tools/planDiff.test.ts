@@ -45,6 +45,11 @@ test("a parameter change without a trigger change reaches new and replaced nodes
   expect(row("wait-ready.sh")).toMatch(/script body changed \| new and replaced nodes only/);
 });
 
+test("adding a worker leaves the running nodes' addresses and names alone", () => {
+  // The mock derives each address from the instance's name, as a real node keeps its own.
+  expect(report).not.toMatch(/NODE_NAME: ip-|CONTROL_PLANE_IPS:/);
+});
+
 test("a step whose triggers change runs again on the running machine", () => {
   expect(row("bastion-tools.sh")).toContain(
     "triggers: k8s-dev-bastion-id, 1.34.2 → k8s-dev-bastion-id, 1.35.0",

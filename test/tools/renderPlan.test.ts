@@ -156,7 +156,7 @@ test("each step file starts with notes: resource, host, triggers, stdin names, d
     "# ==== npm run render: review notes ====",
     "# resource: k8s-prod-cp-1-join (its create script)",
     expect.stringMatching(
-      /^# runs on: {2}k8s-prod-cp-1 \(10\.0\.32\.\d+\), over SSH through the bastion 198\.51\.100\.\d+$/,
+      /^# runs on: {2}k8s-prod-cp-1 \(10\.0\.(3[2-9]|[45]\d|6[0-3])\.\d+\), over SSH through the bastion 198\.51\.100\.\d+$/,
     ),
     "# triggers: k8s-prod-cp-1 (replacing one runs the step again)",
     expect.stringMatching(
@@ -204,11 +204,12 @@ describe("the summary", () => {
         `| ${n.name} | ${n.role} | ${n.zone} | ${n.instanceType} | ${n.privateIp} | ${n.publicIp} | ${n.nodeName} |`,
       );
     }
-    expect(summary()).toContain(
-      "| k8s-prod-cp-1 | control-plane | us-east-1b | m7i.large | 10.0.32.",
+    // Each address inside its zone's subnet (10.0.32.0/19 for b, 10.0.64.0/19 for c).
+    expect(summary()).toMatch(
+      /\| k8s-prod-cp-1 \| control-plane \| us-east-1b \| m7i\.large \| 10\.0\.(3[2-9]|[45]\d|6[0-3])\.\d+ \|/,
     );
-    expect(summary()).toContain(
-      "| k8s-prod-worker-2 | worker | us-east-1c | m7i.xlarge | 10.0.64.",
+    expect(summary()).toMatch(
+      /\| k8s-prod-worker-2 \| worker \| us-east-1c \| m7i\.xlarge \| 10\.0\.(6[4-9]|[7-8]\d|9[0-5])\.\d+ \|/,
     );
   });
 

@@ -67,7 +67,12 @@ describe("the region of the stack file", () => {
   });
 
   test("the mock's ARNs and DNS names follow the region", () => {
-    const ctx = { region: "eu-west-1", inputsOf: () => undefined, next: () => 1 };
+    const ctx = {
+      region: "eu-west-1",
+      inputsOf: () => undefined,
+      next: () => 1,
+      claim: (_pool: string, preferred: number, size: number) => preferred % size,
+    };
     expect(mockResourceState("aws:ec2/instance:Instance", "n", {}, ctx)).toMatchObject({
       privateDns: expect.stringMatching(/\.eu-west-1\.compute\.internal$/),
       arn: expect.stringMatching(/^arn:aws:ec2:eu-west-1:/),
