@@ -4,7 +4,8 @@
 # private tmpfs directory (removed on exit): it never changes the machine. One fact per line on
 # stdout, space-separated, the last field free text:
 #   MODE=node     version kubelet|kubeadm|runtime VALUE
-#                 file PATH SHA256            every step file under /var/lib/kubeadm-aws/steps, and
+#                 file PATH SHA256 [SHA256]   every step file under /var/lib/kubeadm-aws/steps (and
+#                                             its hash with the KUBERNETES_VERSION line blanked), and
 #                                             the kubeadm configs under /etc/kubernetes/kubeadm (the
 #                                             join's discovery path put back to its placeholder)
 #                 cert PATH NOT-AFTER         kubeadm's certificates and the kubelet's client one
@@ -28,7 +29,7 @@ version_of() {
 }
 
 node_facts() {
-  local file end
+  local file end sha unversioned
   emit_line "version kubelet $(version_of kubelet --version)"
   emit_line "version kubeadm $(version_of kubeadm version -o short)"
   if [[ "$RUNTIME" == cri-dockerd ]]; then
@@ -39,7 +40,11 @@ node_facts() {
   if [[ -d "$STEPS_DIR" ]]; then
     for file in "$STEPS_DIR"/*.sh; do
       [[ -f "$file" ]] || continue
-      emit_line "file ${file#"$SYSROOT"} $(sha256sum "$file" | cut -d' ' -f1)"
+      # And with the version line blanked: an upgrade in place leaves the step files as they were.
+      sha="$(sha256sum "$file" | cut -d' ' -f1)"
+      unversioned="$(sed -E 's/^readonly KUBERNETES_VERSION=.*$/readonly KUBERNETES_VERSION=/' "$file" |
+        sha256sum | cut -d' ' -f1)"
+      emit_line "file ${file#"$SYSROOT"} ${sha} ${unversioned}"
     done
   fi
   # join.sh fills the discovery file's path (a private tmpfs directory, gone after the join)

@@ -34,8 +34,25 @@ export interface DriftOutputs {
   readonly etcdBackup?: { readonly intervalMinutes?: number };
 }
 
-/** Planned step files per node (private IP): path on the node -> sha256 of its content. */
-export type PlannedFiles = ReadonlyMap<string, ReadonlyMap<string, string>>;
+/**
+ * A planned file's sha256, and for a step file also that of its text with the
+ * `readonly KUBERNETES_VERSION=` line blanked (`unversioned`): a node upgraded in place by a
+ * rolling upgrade keeps the step files it was built with, which differ from the plan in that
+ * line only, and that is not drift.
+ */
+export interface PlannedFile {
+  readonly sha256: string;
+  readonly unversioned?: string;
+}
+
+/** Planned files per node (private IP): path on the node -> its planned hashes. */
+export type PlannedFiles = ReadonlyMap<string, ReadonlyMap<string, PlannedFile>>;
+
+/** The blanked version line, as guest/drift-probe.sh blanks it (sed). */
+const unversion = (text: string): string =>
+  text.replace(/^readonly KUBERNETES_VERSION=.*$/gm, "readonly KUBERNETES_VERSION=");
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 export type Status = "ok" | "drift" | "info";
 
@@ -51,14 +68,17 @@ const CERT_WARN_DAYS = 30;
 const DAY_MS = 86_400_000;
 
 /** The file a remote step writes (render/script.ts remoteInvocation) and its content's sha256. */
-export function plannedStepFile(invocation: string): { path: string; sha256: string } | undefined {
+export function plannedStepFile(
+  invocation: string,
+): ({ path: string } & Required<PlannedFile>) | undefined {
   const m = /sudo -n tee (\S+) >\/dev\/null <<'/.exec(invocation);
   if (!m) return undefined;
   // tee writes the heredoc's lines, each with its newline.
   const content = innerScript(invocation).replace(/\n*$/, "\n");
   return {
     path: m[1]!.replace(/^'|'$/g, ""),
-    sha256: createHash("sha256").update(content).digest("hex"),
+    sha256: sha256(content),
+    unversioned: sha256(unversion(content)),
   };
 }
 
@@ -86,7 +106,7 @@ export function plannedKubeadmFiles(invocation: string): { path: string; sha256:
     const [value] = parseShell(header.slice(at + start.length), (k) => `$${k}`);
     if (typeof value !== "string") continue;
     const content = `${value.replace(/\n$/, "")}\n`;
-    out.push({ path: file, sha256: createHash("sha256").update(content).digest("hex") });
+    out.push({ path: file, sha256: sha256(content) });
   }
   return out;
 }
@@ -113,7 +133,7 @@ const SECRET_SIG = "1b47061264138c4ac30d75cd0eb44297";
 export function plannedFiles(
   resources: readonly { type: string; inputs?: Record<string, unknown> }[],
 ): PlannedFiles {
-  const out = new Map<string, Map<string, string>>();
+  const out = new Map<string, Map<string, PlannedFile>>();
   for (const r of resources) {
     if (r.type !== "command:remote:Command" || !r.inputs) continue;
     const host = (revealed(r.inputs.connection) as { host?: string } | undefined)?.host;
@@ -122,8 +142,8 @@ export function plannedFiles(
     const file = plannedStepFile(create);
     if (!file) continue;
     if (!out.has(host)) out.set(host, new Map());
-    out.get(host)!.set(file.path, file.sha256);
-    for (const k of plannedKubeadmFiles(create)) out.get(host)!.set(k.path, k.sha256);
+    out.get(host)!.set(file.path, { sha256: file.sha256, unversioned: file.unversioned });
+    for (const k of plannedKubeadmFiles(create)) out.get(host)!.set(k.path, { sha256: k.sha256 });
   }
   return out;
 }
@@ -145,6 +165,52 @@ export interface DriftOptions {
   readonly outputs: DriftOutputs;
   readonly plan: PlannedFiles;
   readonly now?: Date;
+}
+
+/** The step and kubeadm files of one node against the plan. */
+function fileFindings(
+  planned: ReadonlyMap<string, PlannedFile>,
+  onDisk: ReadonlyMap<string, PlannedFile>,
+): Omit<Finding, "machine">[] {
+  const out: Omit<Finding, "machine">[] = [];
+  // A node has one kubeadm config: init.yaml where init ran, join.yaml where the join did (the
+  // first control plane's join is a no-op on the instance that ran init).
+  const kubeadmWritten = [...planned.keys()].some((f) => isKubeadmFile(f) && onDisk.has(f));
+  for (const [file, want] of planned) {
+    const have = onDisk.get(file);
+    const check = `file ${file.split("/").pop()}`;
+    const expected = want.sha256.slice(0, 12);
+    if (have === undefined) {
+      const notThisOne = isKubeadmFile(file) && kubeadmWritten;
+      out.push({
+        check,
+        expected,
+        actual: notThisOne ? "not written here (the other kubeadm step ran)" : "missing",
+        status: notThisOne ? "info" : "drift",
+      });
+    } else if (have.sha256 === want.sha256) {
+      out.push({ check, expected, actual: have.sha256.slice(0, 12), status: "ok" });
+    } else if (want.unversioned !== undefined && have.unversioned === want.unversioned) {
+      out.push({
+        check,
+        expected,
+        actual: `${have.sha256.slice(0, 12)}: an older kubernetesVersion only (upgraded in place)`,
+        status: "info",
+      });
+    } else {
+      out.push({ check, expected, actual: have.sha256.slice(0, 12), status: "drift" });
+    }
+  }
+  for (const [file, have] of onDisk) {
+    if (planned.has(file)) continue;
+    out.push({
+      check: `file ${file.split("/").pop()}`,
+      expected: "not in the plan",
+      actual: have.sha256.slice(0, 12),
+      status: "info",
+    });
+  }
+  return out;
 }
 
 export async function collectDrift(o: DriftOptions, shell: NodeShell): Promise<Finding[]> {
@@ -185,35 +251,16 @@ export async function collectDrift(o: DriftOptions, shell: NodeShell): Promise<F
       actual: rt,
       status: rt.startsWith(runtime) ? "info" : "drift",
     });
-    const onDisk = new Map(seen.filter((f) => f[0] === "file").map((f) => [f[1]!, f[2]!]));
-    const planned = o.plan.get(node.privateIp) ?? new Map<string, string>();
-    // A node has one kubeadm config: init.yaml where init ran, join.yaml where the join did (the
-    // first control plane's join is a no-op on the instance that ran init).
-    const kubeadmWritten = [...planned.keys()].some((f) => isKubeadmFile(f) && onDisk.has(f));
-    for (const [file, sha] of planned) {
-      const actual = onDisk.get(file);
-      const notThisOne = actual === undefined && isKubeadmFile(file) && kubeadmWritten;
-      add({
-        machine: node.name,
-        check: `file ${file.split("/").pop()}`,
-        expected: sha.slice(0, 12),
-        actual: notThisOne
-          ? "not written here (the other kubeadm step ran)"
-          : actual === undefined
-            ? "missing"
-            : actual.slice(0, 12),
-        status: notThisOne ? "info" : actual === sha ? "ok" : "drift",
-      });
-    }
-    for (const [file, sha] of onDisk) {
-      if (planned.has(file)) continue;
-      add({
-        machine: node.name,
-        check: `file ${file.split("/").pop()}`,
-        expected: "not in the plan",
-        actual: sha.slice(0, 12),
-        status: "info",
-      });
+    const onDisk = new Map(
+      seen
+        .filter((f) => f[0] === "file")
+        .map((f) => {
+          const [sha, unversioned] = f[2]!.split(" ");
+          return [f[1]!, { sha256: sha!, unversioned }] as const;
+        }),
+    );
+    for (const f of fileFindings(o.plan.get(node.privateIp) ?? new Map(), onDisk)) {
+      add({ machine: node.name, ...f });
     }
     for (const [, file, end] of seen.filter((f) => f[0] === "cert")) {
       const days = Math.floor((Date.parse(end!) - now.getTime()) / DAY_MS);

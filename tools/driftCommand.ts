@@ -7,14 +7,22 @@
 import * as fs from "fs";
 import type { OutputMap } from "@pulumi/pulumi/automation";
 import type { DeployArgs } from "./deployArgs";
-import { collectDrift, driftTable, DriftOutputs, plannedFiles, PlannedFiles } from "./drift";
+import {
+  collectDrift,
+  driftTable,
+  DriftOutputs,
+  PlannedFile,
+  plannedFiles,
+  PlannedFiles,
+} from "./drift";
 import { DeployError } from "./engineError";
 import { bastionShell } from "./nodeShell";
 import type { DeployStack } from "./stackBackend";
 
 interface Saved {
   outputs: Record<string, unknown>;
-  plan: Record<string, Record<string, string>>;
+  /** Host -> path -> its planned hashes (or the sha256 alone). */
+  plan: Record<string, Record<string, PlannedFile | string>>;
   sshPort?: number;
 }
 
@@ -65,7 +73,12 @@ export async function driftFromFile(
 ): Promise<void> {
   const saved = JSON.parse(fs.readFileSync(file, "utf8")) as Saved;
   const plan = new Map(
-    Object.entries(saved.plan).map(([host, files]) => [host, new Map(Object.entries(files))]),
+    Object.entries(saved.plan).map(([host, files]) => [
+      host,
+      new Map(
+        Object.entries(files).map(([f, p]) => [f, typeof p === "string" ? { sha256: p } : p]),
+      ),
+    ]),
   );
   await report(args.stack, saved.outputs, plan, args, say, saved.sshPort);
 }

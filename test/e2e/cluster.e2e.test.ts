@@ -55,6 +55,7 @@ import { projectCli } from "../../tools/pulumiCli";
 import { checkLoadBalancerAndVolume } from "./cloudChecks";
 import { Kubectl, NodeState, onPath, waitForReadyNodes, waitUntil } from "./kube";
 import { drillNamespaceRestore } from "./etcdDrill";
+import { expectNoDrift } from "./driftCheck";
 import { clusterLeftovers } from "./leftovers";
 import { kubeletVersions, probeWhile } from "./upgradeChecks";
 import { DEFAULTS } from "../../config/defaults";
@@ -382,6 +383,9 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         await drillNamespaceRestore(stackName, outputs, kubectl, (m) => log(stackName, m));
         nodes = await waitForReadyNodes(kubectl, expected);
 
+        // Plan review and drift: every machine is what the stack's state planned.
+        await expectNoDrift(stack, (m) => log(stackName, m));
+
         // The private plumbing: the API's fixed name, the kubeconfig verifying it through the
         // public NLB, and no SSH on any node's public address (only the bastion answers).
         expect(outputs.privateApiEndpoint?.value).toBe(
@@ -482,6 +486,9 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         expect(rollReport.longestOutageSeconds).toBeLessThanOrEqual(20);
         nodes = await waitForReadyNodes(kubectl, expected);
         expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
+        // Upgraded and rolled in place, yet no drift: the step files that still carry the old
+        // version are reported as upgraded in place.
+        await expectNoDrift(stack, (m) => log(stackName, m));
 
         // 7. A create-only change is refused before anything is touched, naming both values.
         await stack.setConfig("kubeadm-aws:cni", { value: "calico" });

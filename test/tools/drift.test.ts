@@ -29,6 +29,15 @@ import { LoopbackSshd, startLoopbackSshd } from "../support/loopbackSshd";
 const ROOT = path.join(__dirname, "..", "..");
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 const STEP_FILE = "/var/lib/kubeadm-aws/steps/prepare-k8s-dev-cp-0.sh";
+const JOIN_FILE = "/var/lib/kubeadm-aws/steps/join-k8s-dev-cp-0.sh";
+const joinAt = (version: string) => `readonly KUBERNETES_VERSION=${version}\necho join\n`;
+/** The plan's hashes of a step file: its sha256, and that with the version line blanked. */
+const planned = (text: string) => ({
+  sha256: sha(text),
+  unversioned: sha(
+    text.replace(/^readonly KUBERNETES_VERSION=.*$/m, "readonly KUBERNETES_VERSION="),
+  ),
+});
 const recent = () => new Date(Date.now() - 5 * 60_000).toISOString().replace(/\.\d+Z$/, "Z");
 
 function sandbox(files: Record<string, string>): string {
@@ -77,10 +86,10 @@ const nodes = [
 ];
 
 test("the plan's sha256 of a step is that of the file its invocation writes", () => {
-  const script = "#!/usr/bin/env bash\necho hi\n\n";
+  const script = "#!/usr/bin/env bash\nreadonly KUBERNETES_VERSION=1.34.2\necho hi\n\n";
   expect(plannedStepFile(remoteInvocation("prepare", script, "k8s-dev-cp-0"))).toEqual({
     path: "/var/lib/kubeadm-aws/steps/prepare-k8s-dev-cp-0.sh",
-    sha256: sha("#!/usr/bin/env bash\necho hi\n"),
+    ...planned("#!/usr/bin/env bash\nreadonly KUBERNETES_VERSION=1.34.2\necho hi\n"),
   });
   expect(plannedStepFile("echo not a step")).toBeUndefined();
 });
@@ -99,7 +108,8 @@ describe("the drift report over real sshd", () => {
       DOUBLE_LAST_SNAPSHOT: recent(),
     });
     roots["127.0.0.1"] = sandbox({});
-    roots["127.0.0.2"] = sandbox({ [STEP_FILE]: "echo prepare\n" });
+    // cp-0 was built at 1.34.1 and upgraded in place: its join file still says 1.34.1.
+    roots["127.0.0.2"] = sandbox({ [STEP_FILE]: "echo prepare\n", [JOIN_FILE]: joinAt("1.34.1") });
     roots["127.0.0.3"] = sandbox({
       [STEP_FILE.replace("cp-0", "worker-0")]: "echo edited on the node\n",
     });
@@ -125,8 +135,14 @@ describe("the drift report over real sshd", () => {
       etcdBackup: { intervalMinutes: 15 },
     };
     const plan = new Map([
-      ["127.0.0.2", new Map([[STEP_FILE, sha("echo prepare\n")]])],
-      ["127.0.0.3", new Map([[STEP_FILE.replace("cp-0", "worker-0"), sha("echo prepare\n")]])],
+      [
+        "127.0.0.2",
+        new Map([
+          [STEP_FILE, planned("echo prepare\n")],
+          [JOIN_FILE, planned(joinAt("1.34.2"))],
+        ]),
+      ],
+      ["127.0.0.3", new Map([[STEP_FILE.replace("cp-0", "worker-0"), planned("echo prepare\n")]])],
     ]);
     try {
       findings = await collectDrift({ outputs, plan }, shell);
@@ -155,6 +171,14 @@ describe("the drift report over real sshd", () => {
       expected: sha("echo prepare\n").slice(0, 12),
       actual: sha("echo edited on the node\n").slice(0, 12),
       status: "drift",
+    });
+  });
+
+  test("a step file that differs in its Kubernetes version only is an upgrade in place, not drift", () => {
+    expect(find("k8s-dev-cp-0", "file join-k8s-dev-cp-0.sh")).toMatchObject({
+      expected: sha(joinAt("1.34.2")).slice(0, 12),
+      actual: `${sha(joinAt("1.34.1")).slice(0, 12)}: an older kubernetesVersion only (upgraded in place)`,
+      status: "info",
     });
   });
 
