@@ -6,13 +6,15 @@
  * not when the bastion is replaced. The bastion holds nothing of the cluster's (no key, no
  * kubeconfig): replacing it (`pulumi up --replace`) changes nothing in the cluster.
  *
- * Its user data (no secret in it) raises sshd's connection limits for the many parallel proxied
- * commands (render/bastion.ts). IMDSv2 with hop limit 1, an encrypted root volume.
+ * It runs the nodes' OS (its SSH user is theirs). Its user data (no secret in it) raises sshd's
+ * connection limits for the many parallel proxied commands, for ssh.service or, on the RHEL
+ * family, sshd.service (render/bastion.ts). IMDSv2 with hop limit 1, an encrypted root volume.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { OperatingSystem } from "../config/clusterConfig";
 import { Ec2Architecture, sshUserFor } from "../config/images";
+import { packageManagerOf } from "../config/osFamily";
 import { renderBastionUserData } from "../render/bastion";
 import { encryptedRoot, IMDS_V2_ONLY } from "./instanceHardening";
 import type { MachineImages } from "./machineImages";
@@ -59,7 +61,7 @@ export class Bastion extends pulumi.ComponentResource {
         keyName: args.keyName,
         // The Elastic IP is the bastion's address; none other is needed.
         associatePublicIpAddress: false,
-        userData: renderBastionUserData(),
+        userData: renderBastionUserData(packageManagerOf(args.os)),
         userDataReplaceOnChange: false,
         metadataOptions: IMDS_V2_ONLY,
         iamInstanceProfile: args.instanceProfile,

@@ -14,6 +14,7 @@ import { MY_IP, usesMyIp } from "../config/callerIp";
 import { ClusterConfig, ClusterConfigInput, validateClusterConfig } from "../config/clusterConfig";
 import { AdminCredentialPlan, planAdminCredential } from "../config/credentialRenewal";
 import { buildRecord, DeploymentRecord } from "../config/deploymentRecord";
+import { ROLE_GROUPS } from "../config/firewallRules";
 import { sshUserFor } from "../config/images";
 import { renderKubeconfig } from "../render/kubeconfigs";
 import { Bastion } from "./bastionHost";
@@ -175,7 +176,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         controlPlane: {
           ...config.controlPlane,
           architecture: args.preflight.controlPlaneArch,
-          securityGroupIds: [sg.nodes!, sg.controlPlane!],
+          securityGroupIds: ROLE_GROUPS["control-plane"].map((g) => sg[g]!),
           zoneIndexes: placement.controlPlane,
           instanceProfile: profiles.names.controlPlane,
           metadataHopLimit: aws ? 2 : 1,
@@ -183,7 +184,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         workers: {
           ...config.workers,
           architecture: args.preflight.workerArch,
-          securityGroupIds: [sg.nodes!],
+          securityGroupIds: ROLE_GROUPS.worker.map((g) => sg[g]!),
           zoneIndexes: placement.workers,
           instanceProfile: profiles.names.workers,
           metadataHopLimit: 1,

@@ -26,6 +26,8 @@ export const CONFIG_KEYS = [
   "containerRuntime",
   "cni",
   "os",
+  "selinux",
+  "firewalld",
   "amiId",
   "controlPlane",
   "workers",

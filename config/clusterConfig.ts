@@ -16,16 +16,20 @@ export {
   CNIS,
   CONTAINER_RUNTIMES,
   DEFAULTS,
+  FIREWALLD_MODES,
   OPERATING_SYSTEMS,
+  SELINUX_MODES,
   SUPPORTED_KUBERNETES,
 } from "./defaults";
 export type {
   CloudProvider,
   CniName,
   ContainerRuntime,
+  FirewalldMode,
   NatGatewayMode,
   NodeRole,
   OperatingSystem,
+  SelinuxMode,
   Topology,
 } from "./defaults";
 export {
@@ -36,12 +40,15 @@ export {
   TOPOLOGIES,
 } from "./defaults";
 import { DEFAULTS } from "./defaults";
+import { isRhelFamily } from "./osFamily";
 import type {
   CloudProvider,
   CniName,
   ContainerRuntime,
+  FirewalldMode,
   NatGatewayMode,
   OperatingSystem,
+  SelinuxMode,
   Topology,
 } from "./defaults";
 
@@ -63,6 +70,18 @@ export interface ClusterConfig {
   readonly containerRuntime: ContainerRuntime;
   readonly cni: CniName;
   readonly os: OperatingSystem;
+  /**
+   * SELinux on RHEL-family nodes (config/osFamily.ts): permissive, or enforcing with
+   * container-selinux. Present (default permissive) with a RHEL-family OS only: with another OS
+   * it is absent, and refused when given.
+   */
+  readonly selinux?: SelinuxMode;
+  /**
+   * firewalld on RHEL-family nodes: stopped (the security groups are the firewall), or running
+   * with the ports of each node's role open (config/firewallRules.ts hostFirewallPorts). Present
+   * (default stopped) with a RHEL-family OS only, like selinux.
+   */
+  readonly firewalld?: FirewalldMode;
   /** An explicit AMI id; when set it is used for every node instead of the lookup by OS. */
   readonly amiId?: string;
   readonly controlPlane: NodeGroupConfig;
@@ -176,6 +195,10 @@ function withDefaults(input: ClusterConfigInput, stackName: string): ClusterConf
     containerRuntime: input.containerRuntime ?? DEFAULTS.containerRuntime,
     cni: input.cni ?? DEFAULTS.cni,
     os: input.os ?? DEFAULTS.os,
+    // The RHEL-only keys get their defaults with a RHEL-family OS only, so a validated config of
+    // another OS, checked again (KubeadmCluster does), does not look as if they had been set.
+    ...rhelOnly(input, "selinux"),
+    ...rhelOnly(input, "firewalld"),
     ...(input.amiId !== undefined ? { amiId: input.amiId } : {}),
     controlPlane: { ...DEFAULTS.controlPlane, ...stripUndefined(input.controlPlane) },
     workers: { ...DEFAULTS.workers, ...stripUndefined(input.workers) },
@@ -195,6 +218,16 @@ function withDefaults(input: ClusterConfigInput, stackName: string): ClusterConf
     upgrade: { ...DEFAULTS.upgrade, ...stripUndefined(input.upgrade) },
     etcdBackup: { ...DEFAULTS.etcdBackup, ...stripUndefined(input.etcdBackup) },
   } as ClusterConfig;
+}
+
+/** `{ [key]: value }` when given, or the default with a RHEL-family OS; `{}` otherwise. */
+function rhelOnly<K extends "selinux" | "firewalld">(
+  input: ClusterConfigInput,
+  key: K,
+): Partial<Pick<ClusterConfig, K>> {
+  const os = input.os ?? DEFAULTS.os;
+  const value = input[key] ?? (isRhelFamily(os) ? DEFAULTS[key] : undefined);
+  return value === undefined ? {} : ({ [key]: value } as Partial<Pick<ClusterConfig, K>>);
 }
 
 /**
@@ -226,7 +259,9 @@ export function checkClusterConfig(
     (key === "controlPlane" || key === "workers"
       ? !invalidKeys.has(`${key}.count`)
       : ![...invalidKeys].some((path) => path.startsWith(`${key}.`)));
-  problems.push(...crossFieldProblems(candidate, valid).filter((p) => !problems.includes(p)));
+  problems.push(
+    ...crossFieldProblems(candidate, valid, explicitKeys).filter((p) => !problems.includes(p)),
+  );
   return {
     config: deepFreeze(usableConfig(candidate, invalidKeys, explicitKeys, stackName)),
     problems,
@@ -251,6 +286,10 @@ function usableConfig(
       usable[key] = { ...(usable[key] as object), [field]: group[field] };
     } else if (key === "amiId") {
       delete usable.amiId;
+    } else if (key === "selinux" || key === "firewalld") {
+      // The OS's default, if it has one (rhelOnly).
+      delete usable[key];
+      Object.assign(usable, rhelOnly({ os: usable.os as OperatingSystem }, key));
     } else if (key in fallback) {
       usable[key] = fallback[key];
     }

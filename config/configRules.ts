@@ -1,7 +1,8 @@
 /**
  * Rules that span several keys of the cluster configuration: disjoint networks, a VPC big
  * enough for the fixed subnet layout, a pod range with a /24 per node, a service range kubeadm
- * accepts, SSH CIDRs present.
+ * accepts, SSH CIDRs present, the RHEL-only keys only with a RHEL-family OS, and the OS, the
+ * container runtime and the CNI a combination that works (config/osFamily.ts).
  */
 import {
   awsUsableAddresses,
@@ -11,6 +12,7 @@ import {
   prefixLength,
 } from "./cidr";
 import type { ClusterConfig } from "./clusterConfig";
+import { compatibilityProblems, isRhelFamily, listInWords, RHEL_FAMILY } from "./osFamily";
 
 /**
  * Rules that span several keys. Each runs only when the keys it reads passed the schema, so a
@@ -19,6 +21,7 @@ import type { ClusterConfig } from "./clusterConfig";
 export function crossFieldProblems(
   c: ClusterConfig,
   valid: (key: keyof ClusterConfig) => boolean,
+  explicitKeys: ReadonlySet<string> = new Set(),
 ): string[] {
   const problems: string[] = [];
   const nets = (
@@ -83,6 +86,39 @@ export function crossFieldProblems(
         "at deploy time) or your office/VPN range",
     );
   }
+  problems.push(...osProblems(c, valid, explicitKeys));
+  return problems;
+}
+
+/** The keys that mean something on a RHEL-family OS only. */
+const RHEL_ONLY_KEYS = ["selinux", "firewalld"] as const;
+
+/**
+ * A RHEL-only key set with another OS (even to its default: it would do nothing, which the user
+ * did not mean), and an OS that lacks the runtime or CNI asked for. A RHEL-only key with a bad
+ * value is reported here too, since the fix is to remove it rather than to correct it.
+ */
+function osProblems(
+  c: ClusterConfig,
+  valid: (key: keyof ClusterConfig) => boolean,
+  explicitKeys: ReadonlySet<string>,
+): string[] {
+  if (!valid("os")) return [];
+  const problems: string[] = [];
+  if (!isRhelFamily(c.os)) {
+    for (const key of RHEL_ONLY_KEYS.filter((k) => explicitKeys.has(k))) {
+      problems.push(
+        `${key} ${String(c[key])} has no effect with os ${c.os}: ${key} applies to ` +
+          `${listInWords(RHEL_FAMILY)} only; remove it with \`pulumi config rm ${key}\``,
+      );
+    }
+  }
+  problems.push(
+    ...compatibilityProblems(c, {
+      containerRuntime: valid("containerRuntime"),
+      cni: valid("cni"),
+    }),
+  );
   return problems;
 }
 

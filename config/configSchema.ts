@@ -10,8 +10,10 @@ import {
   CNIS,
   CONTAINER_RUNTIMES,
   DEFAULTS,
+  FIREWALLD_MODES,
   NAT_GATEWAYS,
   OPERATING_SYSTEMS,
+  SELINUX_MODES,
   SUPPORTED_KUBERNETES,
   TOPOLOGIES,
 } from "./defaults";
@@ -146,6 +148,10 @@ export const configSchema = z.strictObject({
   containerRuntime: oneOf(CONTAINER_RUNTIMES),
   cni: oneOf(CNIS),
   os: oneOf(OPERATING_SYSTEMS),
+  // Present with a RHEL-family OS only (clusterConfig.ts rhelOnly; configRules.ts refuses them
+  // with another OS).
+  selinux: oneOf(SELINUX_MODES).optional(),
+  firewalld: oneOf(FIREWALLD_MODES).optional(),
   amiId: z
     .string()
     .regex(/^ami-[0-9a-f]{8,17}$/, {

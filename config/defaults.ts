@@ -8,7 +8,27 @@ export const SUPPORTED_KUBERNETES = { minMinor: 29, maxMinor: 35 } as const;
 
 export const CONTAINER_RUNTIMES = ["containerd", "cri-dockerd"] as const;
 export const CNIS = ["flannel", "calico"] as const;
-export const OPERATING_SYSTEMS = ["ubuntu-24.04", "ubuntu-22.04", "debian-12"] as const;
+/** Debian-family (apt) first, then the RHEL-family (dnf) ones: config/osFamily.ts. */
+export const OPERATING_SYSTEMS = [
+  "ubuntu-24.04",
+  "ubuntu-22.04",
+  "debian-12",
+  "rocky-9",
+  "almalinux-9",
+  "amazon-linux-2023",
+  "oracle-linux-9",
+] as const;
+/**
+ * SELinux on a RHEL-family node: permissive (kubeadm's install guide: containers must read the
+ * host filesystem, e.g. for CNI plugins) or enforcing (container-selinux, the runtime's SELinux
+ * support on).
+ */
+export const SELINUX_MODES = ["permissive", "enforcing"] as const;
+/**
+ * firewalld on a RHEL-family node: stopped (the security groups are the firewall) or running with
+ * the ports of the node's role open (config/firewallRules.ts hostFirewallPorts).
+ */
+export const FIREWALLD_MODES = ["stopped", "cluster-ports"] as const;
 /** public: nodes in public subnets (egress only); private: nodes behind NAT gateways. */
 export const TOPOLOGIES = ["public", "private"] as const;
 /** private topology: one NAT gateway for the cluster, or one per zone (no cross-zone egress). */
@@ -23,6 +43,8 @@ export type NodeRole = "control-plane" | "worker";
 export type Topology = (typeof TOPOLOGIES)[number];
 export type NatGatewayMode = (typeof NAT_GATEWAYS)[number];
 export type CloudProvider = (typeof CLOUD_PROVIDERS)[number];
+export type SelinuxMode = (typeof SELINUX_MODES)[number];
+export type FirewalldMode = (typeof FIREWALLD_MODES)[number];
 
 /** Defaults for a small, cheap dev cluster. SSH CIDRs have no default on purpose. */
 export const DEFAULTS = {
@@ -30,6 +52,9 @@ export const DEFAULTS = {
   containerRuntime: "containerd",
   cni: "flannel",
   os: "ubuntu-24.04",
+  // RHEL-family only (an apt OS refuses them when set): kubeadm's guide, and no second firewall.
+  selinux: "permissive",
+  firewalld: "stopped",
   controlPlane: { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 },
   workers: { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 },
   vpcCidr: "10.0.0.0/16",

@@ -1,7 +1,8 @@
 /**
  * The cluster's firewall as data: every security-group rule, with its protocol, ports and source
  * (a CIDR or another group). components/securityGroupRules.ts turns it into resources; the quota
- * check counts it; tests assert the exact matrix. Between the cluster's own machines every rule
+ * check counts it; a RHEL-family node's firewalld opens the same ports (hostFirewallPorts); tests
+ * assert the exact matrix. Between the cluster's own machines every rule
  * references a group, so the number of rules never grows with the number of nodes.
  *
  * Groups:
@@ -19,7 +20,7 @@
  *   nodes; NodePorts only from nodePortIngressCidrs; egress to the internet (packages, images).
  * Ports: https://kubernetes.io/docs/reference/networking/ports-and-protocols/
  */
-import type { CniName } from "./clusterConfig";
+import type { CniName, NodeRole } from "./clusterConfig";
 
 export type GroupName = "bastion" | "apiInternal" | "apiPublic" | "controlPlane" | "nodes";
 
@@ -54,6 +55,8 @@ export function groupsOf(args: Pick<RuleSpecArgs, "publicApi">): GroupName[] {
 const slug = (cidr: string) => cidr.replace(/[./]/g, "-");
 const tcp = (port: number, toPort = port) => ({ protocol: "tcp" as const, fromPort: port, toPort });
 const udp = (port: number) => ({ protocol: "udp" as const, fromPort: port, toPort: port });
+/** Kubernetes' default NodePort range (kube-apiserver --service-node-port-range). */
+const NODE_PORTS = tcp(30000, 32767);
 /** ICMP destination unreachable (3), fragmentation needed (4): path-MTU discovery. */
 const FRAGMENTATION_NEEDED = { protocol: "icmp" as const, fromPort: 3, toPort: 4 };
 
@@ -238,7 +241,7 @@ function nodeRules(args: RuleSpecArgs): RuleSpec[] {
     ...args.nodePortIngressCidrs.map((cidr) =>
       ingress("nodes", {
         key: `nodeports-from-${slug(cidr)}`,
-        ...tcp(30000, 32767),
+        ...NODE_PORTS,
         cidr,
         description: "NodePort services from an allowed CIDR",
       }),
@@ -256,4 +259,47 @@ function nodeRules(args: RuleSpecArgs): RuleSpec[] {
 /** The complete rule matrix for a configuration. */
 export function securityGroupRuleSpecs(args: RuleSpecArgs): RuleSpec[] {
   return [...bastionRules(args), ...apiRules(args), ...controlPlaneRules(args), ...nodeRules(args)];
+}
+
+/** The security groups the instances of each role are in (components/kubeadmCluster.ts). */
+export const ROLE_GROUPS: Readonly<Record<NodeRole, readonly GroupName[]>> = {
+  "control-plane": ["nodes", "controlPlane"],
+  worker: ["nodes"],
+};
+
+/**
+ * kube-controller-manager (10257) and kube-scheduler (10259): in the kubeadm reference's control
+ * plane ports, but no security group admits them (kubeadm binds both to 127.0.0.1).
+ */
+const CONTROL_PLANE_LOCAL_PORTS = [tcp(10257), tcp(10259)];
+
+/**
+ * What firewalld opens on a node of `role` with `firewalld: cluster-ports` (a RHEL-family OS), as
+ * firewall-cmd names ports (`6443/tcp`, `2379-2380/tcp`, `8472/udp`): every TCP and UDP port the
+ * security groups of the role admit from any source (the groups decide who), so the host
+ * firewall never blocks what they let in, and besides:
+ * - the NodePort range on every node, with or without nodePortIngressCidrs: the AWS cloud
+ *   controller opens node ports for LoadBalancer Services at runtime, outside this matrix;
+ * - 10257 and 10259 on control planes, as the kubeadm reference lists them.
+ * Sorted by protocol and port, each once.
+ */
+export function hostFirewallPorts(role: NodeRole, args: RuleSpecArgs): string[] {
+  const groups = new Set(ROLE_GROUPS[role]);
+  const admitted = securityGroupRuleSpecs(args).filter(
+    (r) => r.direction === "ingress" && groups.has(r.group),
+  );
+  const extra: Rule[] = [
+    { key: "nodeports", ...NODE_PORTS, description: "" },
+    ...(role === "control-plane"
+      ? CONTROL_PLANE_LOCAL_PORTS.map((p) => ({ key: "local", ...p, description: "" }))
+      : []),
+  ];
+  const ports = [...admitted, ...extra].flatMap((r) =>
+    (r.protocol === "tcp" || r.protocol === "udp") && r.fromPort !== undefined
+      ? [{ protocol: r.protocol, from: r.fromPort, to: r.toPort ?? r.fromPort }]
+      : [],
+  );
+  ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.from - b.from || a.to - b.to);
+  const words = ports.map((p) => `${p.from === p.to ? p.from : `${p.from}-${p.to}`}/${p.protocol}`);
+  return [...new Set(words)];
 }

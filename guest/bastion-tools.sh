@@ -14,6 +14,7 @@
 #   HELM_VERSION        e.g. v3.21.4; empty: no Helm
 #   HELM_URL_TEMPLATE   the tarball's URL, {ARCH} standing for amd64 | arm64
 #   HELM_SHA256_AMD64, HELM_SHA256_ARM64  the pinned sha256 of each tarball
+#   PACKAGE_MANAGER     apt | dnf: which package library this step runs with
 # Stdin: not read.  Stdout: nothing.
 
 readonly HELM_BIN="${SYSROOT}/usr/local/bin/helm"
@@ -25,7 +26,7 @@ install_helm() {
     info "helm ${HELM_VERSION} is installed"
     return 0
   fi
-  arch="$(dpkg --print-architecture)"
+  arch="$(package_arch)"
   case "$arch" in
     amd64) expected="$HELM_SHA256_AMD64" ;;
     arm64) expected="$HELM_SHA256_ARM64" ;;
@@ -54,9 +55,14 @@ main() {
   require_root
   validate_kubernetes_version
   info "installing kubectl ${KUBERNETES_VERSION} on the bastion"
-  # gpg dearmours the repository's signing key (configure_kubernetes_repo); Ubuntu's cloud images
-  # ship it, so on them this installs nothing but what is missing of curl and ca-certificates.
-  apt_install_missing ca-certificates curl gpg
+  # On apt, gpg dearmours the repository's signing key (configure_kubernetes_repo); Ubuntu's cloud
+  # images ship it, so on them this installs nothing but what is missing of curl and
+  # ca-certificates (dnf imports the key itself, and tar unpacks Helm on minimal images).
+  if [[ "$PACKAGE_MANAGER" == dnf ]]; then
+    install_missing_packages ca-certificates curl tar
+  else
+    install_missing_packages ca-certificates curl gpg
+  fi
   configure_kubernetes_repo
   install_kubernetes_packages kubectl
   if [[ -n "$HELM_VERSION" ]]; then

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# lib-apt.sh: apt and dpkg for the guest steps, prepended after lib.sh (whose logging, retry and
-# wait_for it uses): waits for every apt/dpkg lock and apt's daily jobs, bounded, before each
-# apt-get or apt-mark call; installs only what is missing; adds the pkgs.k8s.io repository and
-# installs Kubernetes packages pinned and held (prepare on the nodes, bastion-tools on the bastion).
+# lib-apt.sh: apt and dpkg for the guest steps on Debian-family nodes (Ubuntu, Debian), prepended
+# after lib.sh (whose logging, retry and wait_for it uses) to the steps that install packages
+# (their PACKAGE_MANAGER parameter is apt): waits for every apt/dpkg lock and apt's daily jobs,
+# bounded, before each apt-get or apt-mark call; installs only what is missing; adds the
+# pkgs.k8s.io repository and installs Kubernetes packages pinned and held (prepare and
+# upgrade-node on the nodes, bastion-tools on the bastion). lib-dnf.sh defines the same functions
+# for RHEL-family nodes, so a step calls them without knowing the family:
+#   wait_for_packages_idle, install_missing_packages, package_arch, configure_container_repo,
+#   runtime_packages, base_packages, configure_kubernetes_repo, install_kubernetes_packages,
+#   hold_packages, kubernetes_package_versions, kubeadm_target_revisions, configure_host_security
 
 readonly APT_LOCK_WAIT_SECONDS="${KUBEADM_AWS_APT_LOCK_WAIT_SECONDS:-600}"
 # The files whose fcntl locks apt and dpkg take.
@@ -26,80 +32,20 @@ readonly APT_LOCK_FILES=(
 # unattended-upgrade-shutdown helper, a long-running service that is "active" all the time.
 readonly APT_DAILY_UNITS=(apt-daily.service apt-daily-upgrade.service)
 
-# Prints a process's command line (its name if the command line is empty, "exited" if it is gone).
-# /proc is not under SYSROOT: it is the kernel's view of the processes, in a test sandbox too.
-process_args() {
-  local args=()
-  if mapfile -d '' -t args 2>/dev/null <"/proc/$1/cmdline" && ((${#args[@]} > 0)); then
-    printf '%s' "${args[*]}"
-  elif [[ -r "/proc/$1/comm" ]]; then
-    printf '%s' "$(<"/proc/$1/comm")"
-  else
-    printf 'exited'
-  fi
-}
-
-# Appends a "WHAT: PID N (command line)" entry for each process pgrep finds to the array `busy` of
-# its caller, apt_idle: busy_processes WHAT PGREP-ARGUMENTS...
-busy_processes() {
-  local what="$1" line
-  shift
-  while IFS= read -r line; do
-    if [[ -n "$line" ]]; then
-      busy+=("${what}: PID ${line%% *} (${line#* })")
-    fi
-  done <<<"$(pgrep -a "$@" 2>/dev/null || true)"
-}
-
 # True when apt and dpkg are idle: no process holds an apt/dpkg lock, apt-daily(-upgrade).service
 # is not running, and neither is unattended-upgrade. Otherwise prints what keeps them busy, one
 # line each (lock file, PID and command line; or unit and state) and returns 1. fuser and
 # systemctl are bounded, as wait_for requires (pgrep only reads /proc).
 apt_idle() {
-  local busy=() file pids pid_list pid states=() i rc by_name=""
-  if have fuser; then
-    # apt keeps a lock file open for as long as it holds its fcntl lock, so fuser (psmisc) names
-    # the holder. flock(1) would not do: on Linux flock and fcntl locks are independent of each
-    # other, so flock gets a lock that apt holds. fuser exits 1 when no process uses the file; a
-    # missing lock file (apt never ran) has no holder.
-    for file in "${APT_LOCK_FILES[@]}"; do
-      if [[ ! -e "$file" ]]; then
-        continue
-      fi
-      rc=0
-      pids="$(timeout -k 5 20 fuser "$file" 2>/dev/null)" || rc=$?
-      if ((rc == 0)); then
-        read -r -a pid_list <<<"$pids"
-        for pid in "${pid_list[@]}"; do
-          busy+=("${file} is held by PID ${pid} ($(process_args "$pid"))")
-        done
-      elif ((rc != 1)); then
-        by_name=1 # fuser failed or hung: look for the package managers instead
-      fi
-    done
-  else
-    by_name=1
-  fi
-  if [[ -n "$by_name" ]]; then
+  local busy=()
+  if ! lock_holders "${APT_LOCK_FILES[@]}"; then
     # Without fuser the lock holders are found by name: apt's and dpkg's own processes.
     busy_processes "an apt/dpkg process is running" -x 'apt|apt-get|aptitude|dpkg'
   fi
   # The pattern matches the upgrade run (python3 /usr/bin/unattended-upgrade ...), not
   # /usr/share/unattended-upgrades/unattended-upgrade-shutdown, which runs all the time.
   busy_processes "unattended-upgrade is running" -f '/usr/bin/unattended-upgrade( |$)'
-  if have systemctl; then
-    # One state per unit, in order; the exit status is left alone: "activating" (a oneshot unit
-    # at work) exits 3, like "inactive".
-    mapfile -t states <<<"$(timeout -k 5 20 systemctl is-active "${APT_DAILY_UNITS[@]}" \
-      2>/dev/null || true)"
-    for i in "${!APT_DAILY_UNITS[@]}"; do
-      case "${states[i]:-}" in
-        active | activating | deactivating | reloading | refreshing)
-          busy+=("${APT_DAILY_UNITS[i]} is ${states[i]}")
-          ;;
-      esac
-    done
-  fi
+  busy_units "${APT_DAILY_UNITS[@]}"
   if ((${#busy[@]} == 0)); then
     return 0
   fi
@@ -108,21 +54,11 @@ apt_idle() {
 }
 
 # Waits until apt and dpkg are idle (apt_idle), for at most TIMEOUT seconds; after that it stops
-# the step, naming the lock holders or the running units: wait_for_apt_idle TIMEOUT. Returns at
-# once, without a log line, when apt is idle already (the usual case).
-wait_for_apt_idle() {
-  local timeout="$1" busy
-  if busy="$(apt_idle)"; then
-    return 0
-  fi
-  info "apt/dpkg is busy: ${busy//$'\n'/; }"
-  # After the timeout, one more look: it names the holders in the failure message (and lets a
-  # holder that has just finished pass).
-  if wait_for "$timeout" "apt and dpkg to be idle" -- apt_idle || busy="$(apt_idle)"; then
-    return 0
-  fi
-  fatal "apt/dpkg still busy after ${timeout}s: ${busy//$'\n'/; }"
-}
+# the step, naming the lock holders or the running units: wait_for_apt_idle TIMEOUT.
+wait_for_apt_idle() { wait_until_idle "$1" apt/dpkg "apt and dpkg" apt_idle; }
+
+# The family-neutral name of the wait (lib-dnf.sh has its own): wait_for_packages_idle TIMEOUT.
+wait_for_packages_idle() { wait_for_apt_idle "$@"; }
 
 # apt-get, non-interactive, once apt and dpkg are idle (wait_for_apt_idle). DPkg::Lock::Timeout
 # stays as a second line of defence for the dpkg frontend lock: an apt-daily run can start between
@@ -172,6 +108,52 @@ apt_install_missing() {
   apt_get install --no-install-recommends "${missing[@]}"
 }
 
+# The family-neutral name of the install (lib-dnf.sh has its own).
+install_missing_packages() { apt_install_missing "$@"; }
+
+# The architecture in Kubernetes' and Go's names (amd64, arm64), for release tarballs.
+package_arch() { dpkg --print-architecture; }
+
+# The packages every node needs besides Kubernetes' own: gpg dearmours the repositories' keys;
+# kubeadm's preflight checks for conntrack, socat, ethtool and iptables.
+base_packages() { echo "ca-certificates curl gpg conntrack socat ethtool iptables"; }
+
+# The container runtime's packages, from Docker's repository: runtime_packages RUNTIME.
+runtime_packages() {
+  case "$1" in
+    containerd) echo "containerd.io" ;;
+    cri-dockerd) echo "docker-ce docker-ce-cli containerd.io" ;;
+    *) fatal "unknown container runtime '$1'" ;;
+  esac
+}
+
+# Ubuntu's and Debian's cloud images have no SELinux and no active firewall (ufw is inactive): the
+# security groups are the cluster's firewall, and there is nothing to configure.
+configure_host_security() { :; }
+
+# ---- Docker's repository -----------------------------------------------------------------------
+# Adds Docker's apt repository (containerd.io, docker-ce) for this distribution and release.
+configure_container_repo() {
+  local id codename arch dir
+  read_os_release
+  id="$OS_ID"
+  codename="$OS_CODENAME"
+  [[ "$id" == ubuntu || "$id" == debian ]] || fatal "unsupported distribution '${id}': Ubuntu or Debian expected"
+  [[ -n "$codename" ]] || fatal "/etc/os-release has no VERSION_CODENAME"
+  arch="$(dpkg --print-architecture)"
+  ensure_dir "$KEYRINGS_DIR" 0755
+  if [[ ! -s "${KEYRINGS_DIR}/docker.asc" ]]; then
+    make_private_dir dir
+    download_key "https://download.docker.com/linux/${id}/gpg" "${dir}/docker.asc"
+    write_file_if_changed "${KEYRINGS_DIR}/docker.asc" 0644 <"${dir}/docker.asc" || true
+  fi
+  if write_file_if_changed "${SOURCES_DIR}/docker.list" 0644 <<<"deb [arch=${arch} signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/${id} ${codename} stable"; then
+    info "added Docker's apt repository (${id} ${codename})"
+    # shellcheck disable=SC2034 # read by apt_update in lib-apt.sh: the new repository needs an update
+    APT_UPDATED=""
+  fi
+}
+
 # ---- the Kubernetes packages (pkgs.k8s.io) -----------------------------------------------------
 # prepare (kubeadm, kubelet, kubectl on every node) and bastion-tools (kubectl on the bastion) use
 # the same repository and the same pinning, so the bastion's kubectl is the cluster's version.
@@ -180,13 +162,6 @@ apt_install_missing() {
 readonly KEYRINGS_DIR="${SYSROOT}/etc/apt/keyrings"
 readonly SOURCES_DIR="${SYSROOT}/etc/apt/sources.list.d"
 
-# Stops unless KUBERNETES_VERSION is a full version and KUBERNETES_MINOR its repository's name.
-validate_kubernetes_version() {
-  [[ "$KUBERNETES_VERSION" =~ ^([0-9]+)\.([0-9]+)\.[0-9]+$ ]] ||
-    fatal "KUBERNETES_VERSION must look like 1.34.2 (got '${KUBERNETES_VERSION}')"
-  [[ "$KUBERNETES_MINOR" == "v${BASH_REMATCH[1]}.${BASH_REMATCH[2]}" ]] ||
-    fatal "KUBERNETES_MINOR '${KUBERNETES_MINOR}' does not match KUBERNETES_VERSION ${KUBERNETES_VERSION}"
-}
 
 # Downloads an ASCII-armoured signing key to FILE and checks that it is one: download_key URL FILE.
 download_key() {
@@ -255,15 +230,7 @@ kubernetes_package_versions() {
 #   install_kubernetes_packages [--with EXTRA]... PACKAGE...
 install_kubernetes_packages() {
   local pkg revision held extra=() packages=() pending=() unhold=() pinned=()
-  while [[ "${1:-}" == --with ]]; do
-    extra+=("$2")
-    shift 2
-  done
-  packages=("$@")
-  kubernetes_package_versions "${packages[@]}"
-  for pkg in "${packages[@]}"; do
-    [[ "${KUBE_VERSIONS[$pkg]:-}" == "${KUBERNETES_VERSION}-"* ]] || pending+=("$pkg")
-  done
+  kubernetes_packages_pending "$@"
   if ((${#pending[@]} == 0)); then
     info "${packages[*]} already at ${KUBERNETES_VERSION}"
     hold_packages "${packages[@]}"
@@ -293,4 +260,19 @@ install_kubernetes_packages() {
   for pkg in "${packages[@]}"; do
     [[ "${KUBE_VERSIONS[$pkg]:-}" == "$revision" ]] || fatal "${pkg} is not at ${revision} after the install"
   done
+}
+
+# Prints the kubeadm releases (package revisions, one a line) in KUBERNETES_MINOR's repository,
+# asked through a temporary source list so that nothing on the node changes (upgrade-node's check).
+kubeadm_target_revisions() {
+  local dir list listing
+  make_private_dir dir
+  list="${dir}/kubernetes-target.list"
+  printf 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/%s/deb/ /\n' \
+    "$KUBERNETES_MINOR" >"$list"
+  local -a only_target=(-o "Dir::Etc::sourcelist=${list}" -o "Dir::Etc::sourceparts=-"
+    -o "APT::Get::List-Cleanup=0")
+  apt_get "${only_target[@]}" update >&2
+  listing="$(apt-cache "${only_target[@]}" madison kubeadm)"
+  awk -F'|' '{ v = $2; gsub(/[[:space:]]/, "", v); if (v != "") print v }' <<<"$listing"
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# prepare: makes a fresh Ubuntu/Debian instance ready for kubeadm, on every node, in parallel.
+# prepare: makes a fresh instance ready for kubeadm, on every node, in parallel: Ubuntu or Debian
+# with apt (lib-apt.sh), or Rocky Linux, AlmaLinux, Oracle Linux or Amazon Linux with dnf
+# (lib-dnf.sh, which also sets SELinux and firewalld as the stack says).
 # Swap off for good, overlay + br_netfilter, bridge/forwarding sysctls, the container runtime
 # (containerd, or Docker Engine + cri-dockerd) with the systemd cgroup driver and kubeadm's pause
 # image, kubeadm/kubelet/kubectl pinned and held, kubelet enabled, images pre-pulled on control
@@ -14,6 +16,10 @@
 #   CRI_DOCKERD_VERSION       e.g. 0.3.20 (cri-dockerd only)
 #   CRI_DOCKERD_URL_TEMPLATE  release tarball URL with a literal {ARCH} (cri-dockerd only)
 #   PULL_IMAGES               true | false: `kubeadm config images pull` now, not during init
+#   PACKAGE_MANAGER           apt | dnf: which package library this step runs with
+#   SELINUX_MODE              permissive | enforcing (dnf only)
+#   FIREWALLD_MODE            stopped | cluster-ports (dnf only)
+#   FIREWALL_PORTS            e.g. (6443/tcp 2379-2380/tcp 8472/udp): opened with cluster-ports (dnf only)
 # Stdin: not read.  Stdout: nothing.  Leaves /var/lib/kubeadm-aws/prepare.done (informational).
 
 readonly CONTAINERD_CONFIG="${SYSROOT}/etc/containerd/config.toml"
@@ -40,7 +46,20 @@ validate_inputs() {
       ;;
     *) fatal "CONTAINER_RUNTIME must be containerd or cri-dockerd (got '${CONTAINER_RUNTIME}')" ;;
   esac
+  if [[ "$PACKAGE_MANAGER" == dnf ]]; then
+    [[ "$SELINUX_MODE" == permissive || "$SELINUX_MODE" == enforcing ]] ||
+      fatal "SELINUX_MODE must be permissive or enforcing (got '${SELINUX_MODE}')"
+    [[ "$FIREWALLD_MODE" == stopped || "$FIREWALLD_MODE" == cluster-ports ]] ||
+      fatal "FIREWALLD_MODE must be stopped or cluster-ports (got '${FIREWALLD_MODE}')"
+    local port
+    for port in "${FIREWALL_PORTS[@]}"; do
+      [[ "$port" =~ ^[0-9]+(-[0-9]+)?/(tcp|udp)$ ]] || fatal "FIREWALL_PORTS holds '${port}': PORT[-PORT]/tcp|udp expected"
+    done
+  fi
 }
+
+# True when the runtime must label containers for SELinux (an enforcing RHEL-family node).
+selinux_enforcing() { [[ "$PACKAGE_MANAGER" == dnf && "$SELINUX_MODE" == enforcing ]]; }
 
 # ---- 1. swap -----------------------------------------------------------------------------------
 # Turns swap off now, comments out swap lines in /etc/fstab and masks swap units (kubelet refuses swap).
@@ -100,46 +119,10 @@ EOF
   sysctls_applied || fatal "sysctls ${SYSCTL_KEYS[*]} are not all 1 after applying ${sysctl_file}"
 }
 
-# ---- 3. package repositories -------------------------------------------------------------------
-# Docker's repository here; the pkgs.k8s.io one (configure_kubernetes_repo) and step 4, the pinned
-# and held kubeadm, kubelet and kubectl (install_kubernetes_packages), are in lib-apt.sh, because
-# bastion-tools installs the bastion's kubectl the same way.
-OS_ID=""
-OS_CODENAME=""
-# Reads ID and VERSION_CODENAME from /etc/os-release (without sourcing it into this shell).
-read_os_release() {
-  local key value
-  while IFS='=' read -r key value; do
-    value="${value#\"}"
-    value="${value%\"}"
-    case "$key" in
-      ID) OS_ID="$value" ;;
-      VERSION_CODENAME) OS_CODENAME="$value" ;;
-    esac
-  done <"${SYSROOT}/etc/os-release"
-}
-
-# Adds Docker's apt repository (containerd.io, docker-ce) for this distribution and release.
-configure_docker_repo() {
-  local id codename arch dir
-  read_os_release
-  id="$OS_ID"
-  codename="$OS_CODENAME"
-  [[ "$id" == ubuntu || "$id" == debian ]] || fatal "unsupported distribution '${id}': Ubuntu or Debian expected"
-  [[ -n "$codename" ]] || fatal "/etc/os-release has no VERSION_CODENAME"
-  arch="$(dpkg --print-architecture)"
-  ensure_dir "$KEYRINGS_DIR" 0755
-  if [[ ! -s "${KEYRINGS_DIR}/docker.asc" ]]; then
-    make_private_dir dir
-    download_key "https://download.docker.com/linux/${id}/gpg" "${dir}/docker.asc"
-    write_file_if_changed "${KEYRINGS_DIR}/docker.asc" 0644 <"${dir}/docker.asc" || true
-  fi
-  if write_file_if_changed "${SOURCES_DIR}/docker.list" 0644 <<<"deb [arch=${arch} signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/${id} ${codename} stable"; then
-    info "added Docker's apt repository (${id} ${codename})"
-    # shellcheck disable=SC2034 # read by apt_update in lib-apt.sh: the new repository needs an update
-    APT_UPDATED=""
-  fi
-}
+# ---- 3. package repositories and 4. packages -------------------------------------------------
+# The package library (lib-apt.sh or lib-dnf.sh, by PACKAGE_MANAGER) has them: Docker's
+# repository where the runtime comes from it, the pkgs.k8s.io one, and the pinned and held
+# kubeadm, kubelet and kubectl, because bastion-tools and upgrade-node install the same way.
 
 # ---- 5. container runtime ----------------------------------------------------------------------
 KUBEADM_IMAGES=""
@@ -197,9 +180,15 @@ configure_containerd() {
   if [[ "$text" =~ (^|$'\n')version[[:space:]]*=[[:space:]]*3[[:space:]]*($'\n'|$) ]]; then
     toml_set "$generated" "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options" SystemdCgroup true
     toml_set "$generated" "plugins.'io.containerd.cri.v1.images'.pinned_images" sandbox "'${pause}'"
+    if selinux_enforcing; then
+      toml_set "$generated" "plugins.'io.containerd.cri.v1.runtime'" enable_selinux true
+    fi
   elif [[ "$text" =~ (^|$'\n')version[[:space:]]*=[[:space:]]*2[[:space:]]*($'\n'|$) ]]; then
     toml_set "$generated" 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options' SystemdCgroup true
     toml_set "$generated" 'plugins."io.containerd.grpc.v1.cri"' sandbox_image "\"${pause}\""
+    if selinux_enforcing; then
+      toml_set "$generated" 'plugins."io.containerd.grpc.v1.cri"' enable_selinux true
+    fi
   else
     fatal "unknown format of 'containerd config default' (no 'version = 2' or 'version = 3' line)"
   fi
@@ -227,7 +216,7 @@ install_cri_dockerd_binary() {
     info "cri-dockerd ${CRI_DOCKERD_VERSION} is already installed"
     return 0
   fi
-  arch="$(dpkg --print-architecture)"
+  arch="$(package_arch)"
   url="${CRI_DOCKERD_URL_TEMPLATE//'{ARCH}'/$arch}"
   make_private_dir dir
   download "$url" "${dir}/cri-dockerd.tgz"
@@ -241,11 +230,16 @@ install_cri_dockerd_binary() {
 # Docker Engine with the systemd cgroup driver and rotated logs, then cri-dockerd as its CRI shim.
 configure_cri_dockerd() {
   local pause="$1" docker_changed="" units_changed=""
-  if write_file_if_changed "${SYSROOT}/etc/docker/daemon.json" 0644 <<'EOF'; then
+  # dockerd labels containers for SELinux only when told (selinux-enabled), as enforcing needs.
+  local selinux=""
+  if selinux_enforcing; then
+    selinux=$'\n  "selinux-enabled": true,'
+  fi
+  if write_file_if_changed "${SYSROOT}/etc/docker/daemon.json" 0644 <<EOF; then
 {
   "exec-opts": ["native.cgroupdriver=systemd"],
   "log-driver": "json-file",
-  "log-opts": { "max-size": "100m", "max-file": "3" },
+  "log-opts": { "max-size": "100m", "max-file": "3" },${selinux}
   "storage-driver": "overlay2"
 }
 EOF
@@ -337,16 +331,17 @@ main() {
   require_root
   validate_inputs
   info "preparing a ${ROLE} node: Kubernetes ${KUBERNETES_VERSION}, ${CONTAINER_RUNTIME} at ${CRI_SOCKET}"
+  local base=() runtime=()
   disable_swap
   configure_kernel
-  apt_install_missing ca-certificates curl gpg conntrack socat ethtool iptables
-  configure_docker_repo
+  read -r -a base <<<"$(base_packages)"
+  install_missing_packages "${base[@]}"
+  # SELinux and firewalld on RHEL-family nodes (lib-dnf.sh); nothing on Debian-family ones.
+  configure_host_security
+  configure_container_repo
   configure_kubernetes_repo
-  if [[ "$CONTAINER_RUNTIME" == containerd ]]; then
-    apt_install_missing containerd.io
-  else
-    apt_install_missing docker-ce docker-ce-cli containerd.io
-  fi
+  read -r -a runtime <<<"$(runtime_packages "$CONTAINER_RUNTIME")"
+  install_missing_packages "${runtime[@]}"
   install_kubernetes_packages --with cri-tools "${KUBE_PACKAGES[@]}"
   load_kubeadm_images
   if [[ "$CONTAINER_RUNTIME" == containerd ]]; then

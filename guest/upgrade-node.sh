@@ -42,25 +42,15 @@ at_target() {
 
 kubelet_active() { timeout 20 systemctl is-active --quiet kubelet; }
 
-# The target's package revision in its minor's repository, asked through a temporary source list
-# so that nothing on the node changes (prints nothing when the version is not there).
+# The target's package revision in its minor's repository, asked without changing anything on
+# the node (kubeadm_target_revisions, in the package library); stops when the version is not there.
 check_available() {
-  local dir list revision listing
-  make_private_dir dir
-  list="${dir}/kubernetes-target.list"
-  printf 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/%s/deb/ /\n' \
-    "$KUBERNETES_MINOR" >"$list"
-  local -a only_target=(-o "Dir::Etc::sourcelist=${list}" -o "Dir::Etc::sourceparts=-"
-    -o "APT::Get::List-Cleanup=0")
-  apt_get "${only_target[@]}" update
-  listing="$(apt-cache "${only_target[@]}" madison kubeadm)"
-  revision="$(awk -F'|' -v want="${KUBERNETES_VERSION}-" '
-    { v = $2; gsub(/[[:space:]]/, "", v) }
-    found == "" && index(v, want) == 1 { found = v }
-    END { print found }' <<<"$listing")"
+  local revisions revision
+  revisions="$(kubeadm_target_revisions)"
+  revision="$(awk -v want="${KUBERNETES_VERSION}-" 'found == "" && index($0, want) == 1 { found = $0 } END { print found }' <<<"$revisions")"
   if [[ -z "$revision" ]]; then
     error "Kubernetes ${KUBERNETES_VERSION} is not in pkgs.k8s.io's ${KUBERNETES_MINOR} repository; its kubeadm releases there:"
-    awk -F'|' '{ v = $2; gsub(/[[:space:]]/, "", v); if (v != "") print "  " v }' <<<"$listing" >&2
+    awk '$0 != "" { print "  " $0 }' <<<"$revisions" >&2
     fatal "set kubernetesVersion to one of the releases above (\`pulumi config set kubernetesVersion <version>\`); nothing has changed on any node"
   fi
   info "kubeadm ${KUBERNETES_VERSION} is available (${revision}) in the ${KUBERNETES_MINOR} repository"

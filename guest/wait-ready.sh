@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# wait-ready: the first step on a fresh instance. Waits until cloud-init has finished and apt and
-# dpkg are idle (no process holds a package lock; apt-daily, apt-daily-upgrade and
-# unattended-upgrade are done), so `prepare` can use apt at once.
+# wait-ready: the first step on a fresh instance. Waits until cloud-init has finished and the
+# package manager is idle, so `prepare` can use it at once: apt and dpkg (no process holds a
+# package lock; apt-daily, apt-daily-upgrade and unattended-upgrade are done), or dnf and rpm (no
+# process holds rpm's lock, no dnf runs, dnf-makecache is done).
 #
 # Parameters (rendered header)
 #   WAIT_TIMEOUT_SECONDS  upper bound for both waits together
+#   PACKAGE_MANAGER       apt | dnf: which package library this step runs with
 # Stdin: not read.  Stdout: nothing.
 
 # 1. cloud-init: `status --wait` exits 0 when done, 2 when done but degraded (still usable).
@@ -36,8 +38,8 @@ main() {
   if ((remaining < 1)); then
     remaining=1
   fi
-  # 2. apt and dpkg idle (lib.sh): no lock held, apt's daily jobs and unattended-upgrade done.
-  wait_for_apt_idle "$remaining"
+  # 2. the package manager idle (lib-apt.sh or lib-dnf.sh).
+  wait_for_packages_idle "$remaining"
   info "node is ready for prepare"
 }
 

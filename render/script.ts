@@ -76,15 +76,41 @@ export function readScriptFile(fileName: string): string {
   return text;
 }
 
-/**
- * The libraries every step starts with, in order: lib.sh (core; it checks the environment, so it
- * comes first), lib-apt.sh (packages), lib-kubeadm.sh (Kubernetes).
- */
-export const LIBRARIES = ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"] as const;
+/** The package library of each package manager: the same functions, for apt or for dnf. */
+export const PACKAGE_LIBRARIES = { apt: "lib-apt.sh", dnf: "lib-dnf.sh" } as const;
+export type PackageManagerName = keyof typeof PACKAGE_LIBRARIES;
 
-/** The libraries' text, as prepended to every step. */
-export function libraryText(): string {
-  return LIBRARIES.map((file) => bodyOf(readScriptFile(file))).join("\n");
+/** Every library file in guest/ (the render writes them all to lib/). */
+export const LIBRARIES = ["lib.sh", "lib-apt.sh", "lib-dnf.sh", "lib-kubeadm.sh"] as const;
+
+/**
+ * The libraries a step starts with, in order: lib.sh (core; it checks the environment, so it
+ * comes first), the package library of its PACKAGE_MANAGER parameter if it has one (only the
+ * steps that install packages do), lib-kubeadm.sh (Kubernetes).
+ */
+export function librariesFor(packageManager?: PackageManagerName): string[] {
+  return [
+    "lib.sh",
+    ...(packageManager ? [PACKAGE_LIBRARIES[packageManager]] : []),
+    "lib-kubeadm.sh",
+  ];
+}
+
+/** The libraries' text, as prepended to a step with that package manager (or none). */
+export function libraryText(packageManager?: PackageManagerName): string {
+  return librariesFor(packageManager)
+    .map((file) => bodyOf(readScriptFile(file)))
+    .join("\n");
+}
+
+/** A step's package manager, from its PACKAGE_MANAGER parameter (absent: none). */
+function packageManagerOf(params: ScriptParams): PackageManagerName | undefined {
+  const value = params.PACKAGE_MANAGER;
+  if (value === undefined) return undefined;
+  if (value !== "apt" && value !== "dnf") {
+    throw new Error(`PACKAGE_MANAGER must be apt or dnf (got ${JSON.stringify(value)})`);
+  }
+  return value;
 }
 
 /** Strips the shebang from a guest file. */
@@ -120,12 +146,17 @@ export function renderScript(step: StepName, params: ScriptParams = {}): string 
       const line = renderParam(n, params[n] as ParamValue);
       // A value that is itself a script (node-timers' jobs) holds `$`s meant for later, quoted
       // on purpose: shellcheck's "expressions don't expand in single quotes" does not apply.
+      if (n === "PACKAGE_MANAGER") {
+        return ["# shellcheck disable=SC2034 # also names the package library below", line];
+      }
       return /\$/.test(String(params[n])) && line.includes("'")
         ? ["# shellcheck disable=SC2016 # a script's text, expanded when it runs", line]
         : [line];
     }),
   ].join("\n");
-  return [header, libraryText(), bodyOf(readScriptFile(`${step}.sh`))].join("\n");
+  return [header, libraryText(packageManagerOf(params)), bodyOf(readScriptFile(`${step}.sh`))].join(
+    "\n",
+  );
 }
 
 /** Where node-timers installs the libraries for the control planes' timer jobs. */

@@ -17,9 +17,34 @@
 import type { CniName, ContainerRuntime, NodeRole } from "../config/clusterConfig";
 import { renderJobScript, renderScript } from "./script";
 
+/**
+ * The package manager of the nodes' OS family: it picks the package library a step runs with
+ * (guest/lib-apt.sh or guest/lib-dnf.sh, render/script.ts). Steps that install nothing get none.
+ */
+export type PackageManager = "apt" | "dnf";
+
+/**
+ * What prepare does about SELinux and firewalld on a dnf (RHEL-family) node (ignored with apt):
+ * - selinux `permissive` (kubeadm's install guide) or `enforcing` with container-selinux and the
+ *   runtime's SELinux support on;
+ * - firewalld `stopped` (the security groups are the firewall) or `cluster-ports`: kept running
+ *   with `firewallPorts` (e.g. "6443/tcp", "30000-32767/tcp", "8472/udp") opened.
+ */
+export interface RhelHostSettings {
+  readonly selinux: "permissive" | "enforcing";
+  readonly firewalld: "stopped" | "cluster-ports";
+  readonly firewallPorts: readonly string[];
+}
+
 /** wait-ready: cloud-init finished and the package manager free. */
-export function renderWaitReady(p: { timeoutSeconds: number }): string {
-  return renderScript("wait-ready", { WAIT_TIMEOUT_SECONDS: p.timeoutSeconds });
+export function renderWaitReady(p: {
+  timeoutSeconds: number;
+  packageManager: PackageManager;
+}): string {
+  return renderScript("wait-ready", {
+    WAIT_TIMEOUT_SECONDS: p.timeoutSeconds,
+    PACKAGE_MANAGER: p.packageManager,
+  });
 }
 
 /** The pkgs.k8s.io repository of a full version: "1.34.2" -> "v1.34". */
@@ -37,6 +62,9 @@ export interface PrepareInputs {
   readonly criDockerdVersion: string;
   /** URL with a literal `{ARCH}` that the script replaces with amd64 | arm64. */
   readonly criDockerdUrlTemplate: string;
+  readonly packageManager: PackageManager;
+  /** Required with dnf. */
+  readonly rhel?: RhelHostSettings;
 }
 
 /** prepare: kernel settings, container runtime, pinned kubeadm/kubelet/kubectl; images on CPs. */
@@ -50,12 +78,24 @@ export function renderPrepare(p: PrepareInputs): string {
     CRI_DOCKERD_VERSION: p.criDockerdVersion,
     CRI_DOCKERD_URL_TEMPLATE: p.criDockerdUrlTemplate,
     PULL_IMAGES: p.role === "control-plane",
+    PACKAGE_MANAGER: p.packageManager,
+    ...(p.packageManager === "dnf" ? rhelParams(p.rhel) : {}),
   });
+}
+
+function rhelParams(r: RhelHostSettings | undefined) {
+  if (!r) throw new Error("prepare on a dnf node needs its SELinux and firewalld settings");
+  return {
+    SELINUX_MODE: r.selinux,
+    FIREWALLD_MODE: r.firewalld,
+    FIREWALL_PORTS: r.firewalld === "cluster-ports" ? r.firewallPorts : [],
+  };
 }
 
 /** bastion-tools (on the bastion, after wait-ready): kubectl at the cluster's version, held. */
 export interface BastionToolsInputs {
   readonly kubernetesVersion: string;
+  readonly packageManager: PackageManager;
   /** Helm for the AWS add-ons' charts; absent: none. */
   readonly helm?: {
     readonly version: string;
@@ -72,6 +112,7 @@ export function renderBastionTools(p: BastionToolsInputs): string {
     HELM_URL_TEMPLATE: p.helm?.urlTemplate ?? "",
     HELM_SHA256_AMD64: p.helm?.sha256.amd64 ?? "",
     HELM_SHA256_ARM64: p.helm?.sha256.arm64 ?? "",
+    PACKAGE_MANAGER: p.packageManager,
   });
 }
 
@@ -286,6 +327,7 @@ export interface UpgradeNodeInputs {
   readonly role: NodeRole;
   readonly targetVersion: string;
   readonly timeoutSeconds: number;
+  readonly packageManager: PackageManager;
 }
 
 /** upgrade-node (on a drained node): kubeadm, `kubeadm upgrade apply|node`, kubelet, restart. */
@@ -297,6 +339,7 @@ export function renderUpgradeNode(p: UpgradeNodeInputs): string {
     KUBERNETES_VERSION: p.targetVersion,
     KUBERNETES_MINOR: kubernetesMinor(p.targetVersion),
     TIMEOUT_SECONDS: p.timeoutSeconds,
+    PACKAGE_MANAGER: p.packageManager,
   });
 }
 

@@ -6,7 +6,8 @@
  *   record of it: the URNs it depends on, its parent, its `deletedWith` target (read from the
  *   register request), so tests can derive the engine's create and delete order from the graph.
  * - AWS answers come from tools/mockAwsCatalog.ts (each region's real zones, six in us-east-1
- *   with per-zone offerings, region-correct names) through tools/mockState.ts; instances get
+ *   with per-zone offerings, region-correct names; the publishers' images and AWS's public image
+ *   parameters in tools/mockImages.ts) through tools/mockState.ts; instances get
  *   addresses inside their subnet, the CA a real certificate
  *   (and, with `realCertificates`, every key and certificate: mockCertificates.ts), each command a
  *   unique stdout.
@@ -20,6 +21,7 @@ import { assumedInstanceTypeFacts, InstanceTypeFacts } from "./mockAwsCatalog";
 import { LiveInstance, mockInvoke, mockResourceState } from "./mockState";
 
 export * from "./mockAwsCatalog";
+export { MOCK_IMAGES, MOCK_PUBLIC_PARAMETERS } from "./mockImages";
 export { CA_CERT_PEM, stdoutMarker } from "./mockState";
 export type { LiveInstance } from "./mockState";
 

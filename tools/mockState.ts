@@ -13,6 +13,7 @@ import {
   privateDnsName,
   zonesOf,
 } from "./mockAwsCatalog";
+import { getAmi, getParameter } from "./mockImages";
 import {
   remembered,
   realCertRequest,
@@ -296,19 +297,10 @@ export function mockInvoke(token: string, args: Record<string, any>, ctx: Invoke
       if (value === undefined) throw new Error(`NoSuchResourceException: ${code}`);
       return { value, quotaCode: code, serviceCode: args.serviceCode };
     }
-    case "aws:ec2/getAmi:getAmi": {
-      const filters = args.filters as { name: string; values: string[] }[];
-      const byId = filters.find((f) => f.name === "image-id")?.values[0];
-      const arch = byId
-        ? byId === "ami-0aaaaaaaaaaaaaaa1"
-          ? "arm64"
-          : "x86_64"
-        : filters.find((f) => f.name === "architecture")?.values[0];
-      return {
-        id: arch === "arm64" ? "ami-0aaaaaaaaaaaaaaa1" : "ami-0bbbbbbbbbbbbbbb2",
-        architecture: arch,
-      };
-    }
+    case "aws:ec2/getAmi:getAmi":
+      return getAmi(args);
+    case "aws:ssm/getParameter:getParameter":
+      return getParameter(args, ctx.region);
     default:
       throw new Error(`unmocked invoke ${token}`);
   }

@@ -15,7 +15,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LIBRARIES, libraryText, readScriptFile } from "../render/script";
+import { LIBRARIES, librariesFor, libraryText, readScriptFile } from "../render/script";
 
 export const SUMMARY_FILE = "00-summary.md";
 /** The summary's first line starts with this: how a folder is recognised as a render. */
@@ -26,54 +26,79 @@ const NOTES_BEGIN = "# ==== npm run render: review notes ====";
 const NOTES_END = "# ==== what runs on the node follows; the libraries are in lib/ ====";
 
 /** The line that stands where the libraries run, in a step file one folder below the root. */
-export const LIBRARIES_LINE =
-  `# ---- the shared libraries run here, in this order: ` +
-  `${LIBRARIES.map((f) => `../${LIB_DIR}/${f}`).join(" ")} ----`;
+export function librariesLine(files: readonly string[]): string {
+  return (
+    `# ---- the shared libraries run here, in this order: ` +
+    `${files.map((f) => `../${LIB_DIR}/${f}`).join(" ")} ----`
+  );
+}
+
+/** The library sets a step may run with: none, or apt's or dnf's package library. */
+const LIBRARY_SETS = [undefined, "apt", "dnf"] as const;
 
 /**
- * The libraries as every step runs them (render/script.ts libraryText: each guest file without
- * its shebang, joined by newlines), one file each. Throws if that is no longer how they are
- * joined, rather than writing files that do not add up to what runs.
+ * Every library (render/script.ts LIBRARIES), one file each, as steps run them (each guest file
+ * without its shebang). Throws if a step's libraries are no longer these files joined by
+ * newlines, rather than writing files that do not add up to what runs.
  */
 export function libraryFiles(): { file: string; text: string }[] {
   const files = LIBRARIES.map((file) => ({
     file,
     text: readScriptFile(file).replace(/^#!.*\n/, ""),
   }));
-  if (files.map((f) => f.text).join("\n") !== libraryText()) {
-    throw new Error(
-      "render/script.ts no longer joins the libraries as lib/ holds them; update tools/renderLayout.ts",
-    );
+  const byName = new Map<string, string>(files.map((f) => [f.file, f.text]));
+  for (const pm of LIBRARY_SETS) {
+    const joined = librariesFor(pm)
+      .map((f) => byName.get(f))
+      .join("\n");
+    if (joined !== libraryText(pm)) {
+      throw new Error(
+        "render/script.ts no longer joins the libraries as lib/ holds them; update tools/renderLayout.ts",
+      );
+    }
   }
   return files;
 }
 
 /**
  * The file written for one rendered step: the script with `notes` (comment lines without the
- * `# `) after its shebang and the marker line in place of the libraries. Throws if the script
- * does not hold the libraries exactly once, as every rendered step does.
+ * `# `) after its shebang and the marker line, naming its libraries, in their place. Throws if
+ * the script does not hold one library set exactly once, as every rendered step does.
  */
 export function stepFileText(script: string, notes: readonly string[]): string {
-  const libs = `\n${libraryText()}\n`;
-  const at = script.indexOf(libs);
-  if (at < 0 || script.indexOf(libs, at + 1) >= 0) {
+  const found = LIBRARY_SETS.map((pm) => ({ pm, libs: `\n${libraryText(pm)}\n` })).filter(
+    ({ libs }) => {
+      const at = script.indexOf(libs);
+      return at >= 0 && script.indexOf(libs, at + 1) < 0;
+    },
+  );
+  if (found.length !== 1) {
     throw new Error("a rendered step does not hold the shared libraries exactly once");
   }
-  const body = script.slice(0, at) + `\n${LIBRARIES_LINE}\n` + script.slice(at + libs.length);
+  const { pm, libs } = found[0]!;
+  const at = script.indexOf(libs);
+  const body =
+    script.slice(0, at) + `\n${librariesLine(librariesFor(pm))}\n` + script.slice(at + libs.length);
   const block = [NOTES_BEGIN, ...notes.map((n) => `# ${n}`.trimEnd()), NOTES_END].join("\n");
   const shebang = /^#!.*\n/.exec(body)?.[0] ?? "";
   return `${shebang}${block}\n${body.slice(shebang.length)}`;
 }
 
-/** The script a step file stands for: the notes dropped, the libraries back in place. */
-export function reassembleStep(fileText: string, libraries: readonly string[]): string {
+const MARKER = /\n# ---- the shared libraries run here, in this order: (.*) ----\n/;
+
+/**
+ * The script a step file stands for: the notes dropped, the libraries its marker line names
+ * (`library(file)` gives a lib/ file's text) back in place.
+ */
+export function reassembleStep(fileText: string, library: (file: string) => string): string {
   const begin = fileText.indexOf(`${NOTES_BEGIN}\n`);
   const end = fileText.indexOf(`${NOTES_END}\n`);
   if (begin < 0 || end < begin) throw new Error("not a rendered step file: no review notes");
   const script = fileText.slice(0, begin) + fileText.slice(end + NOTES_END.length + 1);
-  const marker = `\n${LIBRARIES_LINE}\n`;
-  if (!script.includes(marker)) throw new Error("not a rendered step file: no libraries line");
-  return script.replace(marker, () => `\n${libraries.join("\n")}\n`);
+  const m = MARKER.exec(script);
+  if (!m) throw new Error("not a rendered step file: no libraries line");
+  const files = m[1]!.split(" ").map((f) => path.basename(f));
+  return script.replace(m[0], () => `\n${files.map(library).join("\n")}\n`);
 }
 
 /**

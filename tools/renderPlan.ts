@@ -222,7 +222,12 @@ export async function renderPlan(
       ["region", region],
       ["zones", cluster.deploymentRecord.zones.join(", ")],
       ["cluster name", config.clusterName],
-      ["operating system", config.os],
+      [
+        "operating system",
+        config.selinux && config.firewalld
+          ? `${config.os} (SELinux ${config.selinux}, firewalld ${config.firewalld})`
+          : config.os,
+      ],
       ["container runtime", config.containerRuntime],
       ["CNI", config.cni],
       [

@@ -6,8 +6,11 @@
  */
 import type * as remote from "@pulumi/command/remote";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterConfig } from "../../config/clusterConfig";
+import { ClusterConfig, DEFAULTS, NodeRole } from "../../config/clusterConfig";
+import { hostFirewallPorts } from "../../config/firewallRules";
+import { packageManagerOf } from "../../config/osFamily";
 import { ClusterSettings, CRI_SOCKETS, NodeSettings } from "../../render/kubeadmConfig";
+import type { PackageManager, RhelHostSettings } from "../../render/steps";
 import { API_PORT } from "../apiLoadBalancer";
 import type { ClusterNode } from "../nodes";
 import { renderSecretBundle } from "../../render/script";
@@ -76,6 +79,11 @@ export interface BastionAccess {
 export class BootstrapContext {
   readonly config: ClusterConfig;
   readonly criSocket: string;
+  /**
+   * apt or dnf, from the OS of the nodes and the bastion (config/osFamily.ts): the package
+   * library of the steps that install packages.
+   */
+  readonly packageManager: PackageManager;
   readonly settings: pulumi.Output<ClusterSettings>;
   /** Every command, by its resource name. */
   readonly commands = new Map<string, remote.Command>();
@@ -89,11 +97,26 @@ export class BootstrapContext {
   constructor(private readonly args: BootstrapContextArgs) {
     this.config = args.config;
     this.criSocket = CRI_SOCKETS[args.config.containerRuntime];
+    this.packageManager = packageManagerOf(args.config.os);
     this.apiEndpointHost = args.apiEndpointHost;
     this.settings = pulumi.output(clusterSettings(args.config, args.apiEndpointHost));
     this.operationsBundle = pulumi.secret(
       args.operationsKubeconfig.apply((kubeconfig) => renderSecretBundle({ kubeconfig })),
     );
+  }
+
+  /**
+   * What prepare does about SELinux and firewalld on a node of `role` with a dnf OS (undefined
+   * with apt): the config's modes, and the ports the role's security groups admit
+   * (config/firewallRules.ts hostFirewallPorts), for firewalld to open with `cluster-ports`.
+   */
+  rhelSettings(role: NodeRole): RhelHostSettings | undefined {
+    if (this.packageManager !== "dnf") return undefined;
+    return {
+      selinux: this.config.selinux ?? DEFAULTS.selinux,
+      firewalld: this.config.firewalld ?? DEFAULTS.firewalld,
+      firewallPorts: hostFirewallPorts(role, this.config),
+    };
   }
 
   /** How Pulumi's SSH reaches a node: its private address, through the bastion. */

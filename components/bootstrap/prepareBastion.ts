@@ -14,7 +14,11 @@ export function prepareBastion(ctx: BootstrapContext, clusterName: string): remo
     step: "wait-ready",
     target: ctx.bastionTarget(),
     tag: "bastion",
-    script: steps.renderWaitReady({ timeoutSeconds: TIMEOUTS.waitReady }),
+    // The bastion runs the nodes' OS, so the same package manager.
+    script: steps.renderWaitReady({
+      timeoutSeconds: TIMEOUTS.waitReady,
+      packageManager: ctx.packageManager,
+    }),
     triggers: [ctx.bastionInstanceId],
     firstContact: true,
     createTimeout: "25m",
@@ -25,6 +29,7 @@ export function prepareBastion(ctx: BootstrapContext, clusterName: string): remo
     tag: "bastion",
     script: steps.renderBastionTools({
       kubernetesVersion: ctx.config.kubernetesVersion,
+      packageManager: ctx.packageManager,
       // Helm installs the AWS add-ons' charts.
       helm:
         ctx.config.cloudProvider === "aws"

@@ -1,6 +1,7 @@
 /**
  * Phase 1, on every node in parallel right after boot: wait-ready (SSH answers, cloud-init done,
- * package locks free), then prepare (kernel, container runtime, pinned kubeadm/kubelet/kubectl).
+ * package locks free), then prepare (kernel, container runtime, pinned kubeadm/kubelet/kubectl;
+ * on a RHEL-family OS also SELinux and firewalld), each with the OS's package manager.
  * Nothing here waits for the load balancer or for another node.
  */
 import type * as remote from "@pulumi/command/remote";
@@ -20,7 +21,10 @@ export function prepareNodes(
       step: "wait-ready",
       target: ctx.target(node),
       tag: node.name,
-      script: steps.renderWaitReady({ timeoutSeconds: TIMEOUTS.waitReady }),
+      script: steps.renderWaitReady({
+        timeoutSeconds: TIMEOUTS.waitReady,
+        packageManager: ctx.packageManager,
+      }),
       triggers: [node.instance.id],
       firstContact: true,
       createTimeout: "25m",
@@ -36,6 +40,8 @@ export function prepareNodes(
         criSocket: ctx.criSocket,
         criDockerdVersion: PINNED.criDockerd,
         criDockerdUrlTemplate: criDockerdUrlTemplate(),
+        packageManager: ctx.packageManager,
+        rhel: ctx.rhelSettings(node.role),
       }),
       triggers: [node.instance.id],
       dependsOn: [ready],

@@ -128,6 +128,8 @@ describe("messages that say what to type", () => {
     ["sshIngresCidrs", "sshIngressCidrs"],
     ["kubernetesversion", "kubernetesVersion"],
     ["cin", "cni"],
+    ["selinx", "selinux"],
+    ["firewall", "firewalld"],
   ])("a misspelt key %s names the closest known key, %s", async (typo, meant) => {
     const [problem] = await problems({ [typo]: "x", sshIngressCidrs: SSH });
     expect(problem).toMatch(
@@ -149,6 +151,35 @@ describe("messages that say what to type", () => {
       "kubeadm-aws:workers.count",
       "cni",
       "controlPlane.count",
+    ]);
+  });
+});
+
+describe("the RHEL-family keys", () => {
+  test("are read as text, as `pulumi config set selinux enforcing` stores them", async () => {
+    const c = await load({
+      os: "rocky-9",
+      selinux: "enforcing",
+      firewalld: "cluster-ports",
+      sshIngressCidrs: SSH,
+    });
+    expect([c.os, c.selinux, c.firewalld]).toEqual(["rocky-9", "enforcing", "cluster-ports"]);
+  });
+
+  test("set with an apt OS, each says to remove it, in the same round as the rest", async () => {
+    expect(
+      await problems({
+        selinux: "enforcing",
+        firewalld: "stopped",
+        cni: "calcio",
+        sshIngressCidrs: SSH,
+      }),
+    ).toEqual([
+      expect.stringMatching(/^cni must be one of/),
+      "selinux enforcing has no effect with os ubuntu-24.04: selinux applies to rocky-9, almalinux-9, " +
+        "amazon-linux-2023 and oracle-linux-9 only; remove it with `pulumi config rm selinux`",
+      "firewalld stopped has no effect with os ubuntu-24.04: firewalld applies to rocky-9, almalinux-9, " +
+        "amazon-linux-2023 and oracle-linux-9 only; remove it with `pulumi config rm firewalld`",
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  checkClusterConfig,
   ClusterConfigInput,
   ConfigError,
   DEFAULTS,
@@ -272,5 +273,98 @@ describe("validation names the key, the value and what is allowed", () => {
         /^Invalid cluster configuration \(2 problems\):\n {2}- cni/,
       );
     }
+  });
+});
+
+describe("the RHEL-family keys selinux and firewalld", () => {
+  const RHEL = ["rocky-9", "almalinux-9", "amazon-linux-2023", "oracle-linux-9"] as const;
+  const APT = ["ubuntu-24.04", "ubuntu-22.04", "debian-12"] as const;
+
+  test.each(RHEL)("%s defaults to SELinux permissive and firewalld stopped", (os) => {
+    expect(validateClusterConfig({ sshIngressCidrs: SSH, os })).toMatchObject({
+      os,
+      selinux: "permissive",
+      firewalld: "stopped",
+    });
+  });
+
+  test.each(RHEL)("%s takes enforcing and cluster-ports", (os) => {
+    const c = validateClusterConfig({
+      sshIngressCidrs: SSH,
+      os,
+      selinux: "enforcing",
+      firewalld: "cluster-ports",
+    });
+    expect([c.selinux, c.firewalld]).toEqual(["enforcing", "cluster-ports"]);
+  });
+
+  test.each(APT)("%s has neither key, and its validated config validates again", (os) => {
+    const c = validateClusterConfig({ sshIngressCidrs: SSH, os });
+    expect(c.selinux).toBeUndefined();
+    expect(c.firewalld).toBeUndefined();
+    // KubeadmCluster checks the config it is given again: nothing may look explicit then.
+    expect(validateClusterConfig(c as ClusterConfigInput)).toEqual(c);
+    const rocky = validateClusterConfig({ sshIngressCidrs: SSH, os: "rocky-9" });
+    expect(validateClusterConfig(rocky as ClusterConfigInput)).toEqual(rocky);
+  });
+
+  test.each([
+    ...APT.map((os) => [os, "selinux", "enforcing"] as const),
+    ...APT.map((os) => [os, "firewalld", "cluster-ports"] as const),
+    // Even the RHEL default: with this OS it would do nothing, which is not what was meant.
+    ["ubuntu-24.04", "selinux", "permissive"] as const,
+    ["debian-12", "firewalld", "stopped"] as const,
+  ])("with %s, %s set to %s is refused, with the command that removes it", (os, key, value) => {
+    const problems = problemsOf({ os, [key]: value });
+    expect(problems).toEqual([
+      `${key} ${value} has no effect with os ${os}: ${key} applies to rocky-9, almalinux-9, ` +
+        `amazon-linux-2023 and oracle-linux-9 only; remove it with \`pulumi config rm ${key}\``,
+    ]);
+  });
+
+  test("with the default OS, both keys set are two problems in the same round", () => {
+    const problems = problemsOf({ selinux: "enforcing", firewalld: "cluster-ports" });
+    expect(problems.map((p) => p.split(" ")[0])).toEqual(["selinux", "firewalld"]);
+    expect(problems.join("\n")).toContain("os ubuntu-24.04");
+  });
+
+  test.each([
+    ["selinux", "disabled", "permissive, enforcing"],
+    ["selinux", "Enforcing", "permissive, enforcing"],
+    ["firewalld", "running", "stopped, cluster-ports"],
+    ["firewalld", "off", "stopped, cluster-ports"],
+  ])("%s %s is refused, listing the allowed values", (key, value, allowed) => {
+    const problems = problemsOf({ os: "rocky-9", [key]: value } as ClusterConfigInput);
+    expect(problems).toEqual([`${key} must be one of ${allowed} (got "${value}")`]);
+  });
+
+  test("a bad value with an apt OS gets both problems: the fix is to remove the key", () => {
+    const problems = problemsOf({ os: "debian-12", selinux: "disabled" } as never);
+    expect(problems).toEqual([
+      'selinux must be one of permissive, enforcing (got "disabled")',
+      expect.stringContaining("remove it with `pulumi config rm selinux`"),
+    ]);
+  });
+
+  test("a misspelt os is reported once, without judging the RHEL keys against it", () => {
+    const problems = problemsOf({ os: "rocky-8" as never, selinux: "enforcing" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^os must be one of .*rocky-9.*\(got "rocky-8"\)$/);
+  });
+
+  test("a failed key falls back to its OS's default in the config later checks use", () => {
+    const rocky = checkClusterConfig({
+      sshIngressCidrs: SSH,
+      os: "rocky-9",
+      selinux: "x" as never,
+    });
+    expect(rocky.config.selinux).toBe("permissive");
+    expect(rocky.invalidKeys).toContain("selinux");
+    const deb = checkClusterConfig({
+      sshIngressCidrs: SSH,
+      os: "debian-12",
+      firewalld: "x" as never,
+    });
+    expect(deb.config.firewalld).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import * as path from "path";
 import { renderBastionTools } from "../../render/steps";
 import { callsOf, runTwice, Sandbox, sandboxTest, scenario } from "./sandbox";
 
-const script = renderBastionTools({ kubernetesVersion: "1.34.2" });
+const script = renderBastionTools({ kubernetesVersion: "1.34.2", packageManager: "apt" });
 
 /** Ubuntu 24.04's cloud image as the bastion starts: curl, gpg and the CA certificates included. */
 function freshBastion(sb: Sandbox, preinstalled = ["ca-certificates", "curl", "gpg"]): Sandbox {
@@ -118,6 +118,7 @@ function helmTarball(dir: string, arch = "arm64"): { file: string; sha256: strin
 const helmScript = (sha256: string) =>
   renderBastionTools({
     kubernetesVersion: "1.34.2",
+    packageManager: "apt",
     helm: {
       version: "v3.21.4",
       urlTemplate: "https://get.helm.sh/helm-v3.21.4-linux-{ARCH}.tar.gz",

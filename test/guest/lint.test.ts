@@ -14,7 +14,9 @@ import {
   calicoInputs,
   initInputs,
   joinInputs,
+  CONTROL_PLANE_PORTS,
   prepareCriDockerdInputs,
+  prepareDnfInputs,
   SECRET_MARKERS,
 } from "./params";
 
@@ -23,9 +25,42 @@ import {
  * shellcheck takes ~0.4 s per rendered file, so linting each variant would only cost time.
  */
 const RENDERED: ReadonlyArray<readonly [string, string]> = [
-  ["wait-ready", steps.renderWaitReady({ timeoutSeconds: 900 })],
+  ["wait-ready", steps.renderWaitReady({ timeoutSeconds: 900, packageManager: "apt" })],
   ["prepare", steps.renderPrepare(prepareCriDockerdInputs)],
-  ["bastion-tools", steps.renderBastionTools({ kubernetesVersion: "1.34.2" })],
+  // The dnf variants: another package library, and prepare's SELinux and firewalld settings.
+  [
+    "prepare (dnf, enforcing, cluster ports, cri-dockerd)",
+    steps.renderPrepare({
+      ...prepareCriDockerdInputs,
+      packageManager: "dnf",
+      rhel: {
+        selinux: "enforcing",
+        firewalld: "cluster-ports",
+        firewallPorts: CONTROL_PLANE_PORTS,
+      },
+    }),
+  ],
+  ["prepare (dnf)", steps.renderPrepare(prepareDnfInputs)],
+  ["wait-ready (dnf)", steps.renderWaitReady({ timeoutSeconds: 900, packageManager: "dnf" })],
+  [
+    "bastion-tools (dnf)",
+    steps.renderBastionTools({ kubernetesVersion: "1.34.2", packageManager: "dnf" }),
+  ],
+  [
+    "upgrade-node (dnf)",
+    steps.renderUpgradeNode({
+      mode: "check",
+      kubeadmAction: "node",
+      role: "worker",
+      packageManager: "dnf",
+      targetVersion: "1.35.0",
+      timeoutSeconds: 600,
+    }),
+  ],
+  [
+    "bastion-tools",
+    steps.renderBastionTools({ kubernetesVersion: "1.34.2", packageManager: "apt" }),
+  ],
   ["init", steps.renderInit(initInputs)],
   [
     "etcd-prune",
@@ -78,6 +113,7 @@ const RENDERED: ReadonlyArray<readonly [string, string]> = [
       mode: "upgrade",
       kubeadmAction: "apply",
       role: "control-plane",
+      packageManager: "apt",
       targetVersion: "1.35.0",
       timeoutSeconds: 600,
     }),
@@ -214,7 +250,15 @@ test("shellcheck is installed (CI installs the Debian package)", () => {
 });
 
 test("every step is rendered and linted", () => {
-  expect(RENDERED.map(([name]) => name).sort()).toEqual([...STEPS].sort());
+  // Each step once; a package step also in its dnf variant ("<step> (dnf...)").
+  const names = RENDERED.map(([name]) => name);
+  expect([...new Set(names.map((n) => n.split(" ")[0]!))].sort()).toEqual([...STEPS].sort());
+  expect(
+    names
+      .filter((n) => n.includes("(dnf"))
+      .map((n) => n.split(" ")[0])
+      .sort(),
+  ).toEqual(["bastion-tools", "prepare", "prepare", "upgrade-node", "wait-ready"]);
 });
 
 describe.each(RENDERED)("rendered %s", (name, script) => {

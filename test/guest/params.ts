@@ -30,6 +30,7 @@ export const prepareInputs: PrepareInputs = {
   criDockerdVersion: "0.3.20",
   criDockerdUrlTemplate:
     "https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.20/cri-dockerd-0.3.20.{ARCH}.tgz",
+  packageManager: "apt",
 };
 
 export const prepareCriDockerdInputs: PrepareInputs = {
@@ -37,6 +38,23 @@ export const prepareCriDockerdInputs: PrepareInputs = {
   role: "worker",
   runtime: "cri-dockerd",
   criSocket: CRI_DOCKERD_SOCKET,
+};
+
+/** The ports a control plane with Flannel opens when firewalld keeps running. */
+export const CONTROL_PLANE_PORTS = [
+  "6443/tcp",
+  "2379-2380/tcp",
+  "10250/tcp",
+  "10257/tcp",
+  "10259/tcp",
+  "8472/udp",
+];
+
+/** prepare on a RHEL-family node (dnf): SELinux permissive, firewalld stopped (the defaults). */
+export const prepareDnfInputs: PrepareInputs = {
+  ...prepareInputs,
+  packageManager: "dnf",
+  rhel: { selinux: "permissive", firewalld: "stopped", firewallPorts: CONTROL_PLANE_PORTS },
 };
 
 const INIT_CONFIG = `apiVersion: kubeadm.k8s.io/v1beta4

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { libraryText } from "../../render/script";
+import { libraryText, type PackageManagerName } from "../../render/script";
 
 export const DOUBLES_DIR = path.join(__dirname, "doubles");
 
@@ -326,13 +326,20 @@ export class Sandbox {
   }
 }
 
-/** A script made of the libraries (lib.sh and the rest) and a snippet, to test them directly. */
-export function libScript(snippet: string, step = "lib-test"): string {
+/**
+ * A script made of the libraries (lib.sh, a package library, lib-kubeadm.sh) and a snippet, to
+ * test them directly: apt's package library unless `packages` says dnf.
+ */
+export function libScript(
+  snippet: string,
+  step = "lib-test",
+  packages: PackageManagerName = "apt",
+): string {
   return [
     "#!/usr/bin/env bash",
     "set -Eeuo pipefail",
     `readonly STEP=${step}`,
-    libraryText(),
+    libraryText(packages),
     snippet,
   ].join("\n");
 }

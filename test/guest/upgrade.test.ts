@@ -123,6 +123,7 @@ const upgradeNode = (
     kubeadmAction,
     role,
     targetVersion: "1.35.0",
+    packageManager: "apt",
     timeoutSeconds: 30,
   });
 

@@ -6,7 +6,7 @@
 import { renderWaitReady } from "../../render/steps";
 import { callsOf, sandboxTest } from "./sandbox";
 
-const script = renderWaitReady({ timeoutSeconds: 30 });
+const script = renderWaitReady({ timeoutSeconds: 30, packageManager: "apt" });
 const UNITS_CHECK = "systemctl is-active apt-daily.service apt-daily-upgrade.service";
 
 sandboxTest(
@@ -71,7 +71,7 @@ sandboxTest(
 sandboxTest("wait-ready gives up when a lock stays held, naming it and its holder", async (sb) => {
   const lock = "/var/lib/apt/lists/lock";
   const holder = await sb.holdOpen(lock, 30);
-  const r = await sb.run(renderWaitReady({ timeoutSeconds: 1 }));
+  const r = await sb.run(renderWaitReady({ timeoutSeconds: 1, packageManager: "apt" }));
   expect(r.code).toBe(1);
   expect(r.ms).toBeLessThan(4000);
   expect(r.stderr).toContain("timed out after 1s waiting for apt and dpkg to be idle");

@@ -3,7 +3,8 @@
  * openssh-server, which CI installs; test/support/requiredTools.js stops the run without it):
  * the settings pass `sshd -t` and read back from `sshd -T` as meant, a broken line fails the same
  * check, and the rendered user data passes bash -n and shellcheck and, run in a sandbox against
- * the real sshd, writes the file, reloads ssh.service, and changes nothing on a second run.
+ * the real sshd, writes the file, reloads ssh.service, and changes nothing on a second run. The
+ * RHEL-family flavour does the same with sshd.service, ahead of the distribution's drop-in.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -11,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 
 import {
+  BASTION_SSH,
   BASTION_SSHD_CONFIG,
   BASTION_SSHD_CONFIG_PATH,
   renderBastionUserData,
@@ -228,4 +230,76 @@ describe("the user data, run against the real sshd", () => {
       expect(callsOf(sb, "systemctl")).toEqual([]);
     },
   );
+});
+
+describe("the RHEL-family flavour (sshd.service)", () => {
+  const rhelUserData = renderBastionUserData("dnf");
+  const CONF = BASTION_SSH.dnf.configPath;
+
+  test("is the apt flavour's script with sshd.service and a file ahead of 50-redhat.conf", () => {
+    expect(renderBastionUserData("apt")).toBe(userData);
+    expect(BASTION_SSH.apt).toEqual({ unit: "ssh.service", configPath: BASTION_SSHD_CONFIG_PATH });
+    expect(CONF).toBe("/etc/ssh/sshd_config.d/40-kubeadm-aws-bastion.conf");
+    expect(rhelUserData).toContain(`\n${BASTION_SSHD_CONFIG}__KUBEADM_AWS_SSHD_CONFIG__\n`);
+    expect(rhelUserData).not.toContain("ssh.service");
+    expect(rhelUserData).not.toContain("/run/sshd");
+  });
+
+  test("parses with bash -n and has no shellcheck findings", () => {
+    const file = path.join(dir, "user-data-rhel.sh");
+    fs.writeFileSync(file, rhelUserData);
+    expect(spawnSync("bash", ["-n", file], { encoding: "utf8" }).status).toBe(0);
+    const lint = spawnSync("shellcheck", ["-s", "bash", "-f", "gcc", file], { encoding: "utf8" });
+    expect(lint.stdout).toBe("");
+    expect(lint.status).toBe(0);
+  });
+
+  /** A RHEL-like /etc/ssh: the Include first, and the distribution's 50-redhat.conf drop-in. */
+  function rhelBastion(sb: Sandbox): Sandbox {
+    prerequisites();
+    fs.mkdirSync(sb.path("/etc/ssh/sshd_config.d"), { recursive: true });
+    const key = hostKey(sb.path("/etc/ssh"));
+    sb.write(
+      "/etc/ssh/sshd_config",
+      [
+        `Include ${sb.path("/etc/ssh/sshd_config.d")}/*.conf`,
+        `HostKey ${key}`,
+        "AuthorizedKeysFile .ssh/authorized_keys",
+        "Subsystem sftp /usr/lib/openssh/sftp-server",
+      ].join("\n"),
+    );
+    sb.write(
+      "/etc/ssh/sshd_config.d/50-redhat.conf",
+      "SyslogFacility AUTHPRIV\nKbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\nPrintMotd no\n",
+    );
+    return sb;
+  }
+
+  sandboxTest(
+    "writes the settings ahead of 50-redhat.conf (no warning), reloads sshd.service; a second run changes nothing",
+    async (sb) => {
+      rhelBastion(sb).startUnit("sshd.service");
+      const { first, firstCalls, second, secondCalls, changed } = await runTwice(sb, rhelUserData);
+      expect(first.code).toBe(0);
+      expect(first.stderr).toContain(`wrote ${CONF}; sshd -t accepts the configuration`);
+      expect(first.stderr).not.toContain("warning");
+      expect(sb.read(CONF)).toBe(BASTION_SSHD_CONFIG);
+      expect(firstCalls.filter((c) => c.startsWith("systemctl "))).toEqual([
+        "systemctl is-active --quiet sshd.service",
+        "systemctl reload sshd.service",
+      ]);
+      expect(second.code).toBe(0);
+      expect(second.stderr).toContain(`${CONF} is already in place; nothing to do`);
+      expect(secondCalls).toEqual([]);
+      expect(changed).toEqual([]);
+    },
+  );
+
+  sandboxTest("leaves an sshd.service that has not started alone", async (sb) => {
+    rhelBastion(sb);
+    const r = await sb.run(rhelUserData);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("sshd.service is not running yet");
+    expect(callsOf(sb, "systemctl")).toEqual(["systemctl is-active --quiet sshd.service"]);
+  });
 });

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { readScriptFile } from "../../render/script";
 import { PINNED } from "../../render/versions";
-import { LIB_DIR, LIBRARIES_LINE, reassembleStep, SUMMARY_FILE } from "../../tools/renderLayout";
+import { LIB_DIR, librariesLine, reassembleStep, SUMMARY_FILE } from "../../tools/renderLayout";
 import { RenderResult, renderPlan } from "../../tools/renderPlan";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -29,8 +29,10 @@ const read = (stack: string, rel: string) => fs.readFileSync(path.join(out, stac
 const files = (stack: string) => rendered[stack]!.files;
 const stepFiles = (stack: string) =>
   files(stack).filter((f) => f.endsWith(".sh") && !f.startsWith(`${LIB_DIR}/`));
-const libraries = () =>
-  ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"].map((f) => read("prod", `lib/${f}`));
+const LIBS = ["lib.sh", "lib-apt.sh", "lib-dnf.sh", "lib-kubeadm.sh"];
+const libraries = () => LIBS.map((f) => read("prod", `lib/${f}`));
+/** A lib/ file's text, as reassembleStep reads it. */
+const library = (file: string) => read("prod", `lib/${file}`);
 
 test("dev renders one control plane and one worker with Flannel", () => {
   expect(files("dev")).toEqual(
@@ -113,10 +115,10 @@ test("the output starts with the summary, and prod stays under 600 KB", () => {
 });
 
 test("the libraries are written once, without their shebang, and no step file holds them", () => {
-  for (const [i, file] of ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"].entries()) {
+  for (const [i, file] of LIBS.entries()) {
     expect(libraries()[i]).toBe(readScriptFile(file).replace(/^#!.*\n/, ""));
   }
-  expect(files("prod").filter((f) => f.startsWith("lib/"))).toHaveLength(3);
+  expect(files("prod").filter((f) => f.startsWith("lib/"))).toHaveLength(4);
   // Every function the libraries define; a step may call them, never define them again.
   const definitions = libraries()
     .join("\n")
@@ -130,11 +132,24 @@ test("the libraries are written once, without their shebang, and no step file ho
       expect(text).not.toContain(libBody.slice(0, 2000));
       for (const d of definitions)
         expect({ f, defines: text.includes(`\n${d}`) }).toEqual({ f, defines: false });
-      // One line where the libraries run, naming the lib/ files.
-      expect(text.split("\n").filter((l) => l === LIBRARIES_LINE)).toHaveLength(1);
+      // One line where the libraries run, naming the lib/ files: the package library only in
+      // the steps that install packages.
+      const lines = text.split("\n").filter((l) => l.startsWith("# ---- the shared libraries"));
+      expect(lines).toHaveLength(1);
+      const packages =
+        /^(prepare|wait-ready|bastion-wait-ready|bastion-tools|upgrade-node)\.sh$/.test(
+          path.basename(f),
+        );
+      expect(lines[0]).toBe(
+        librariesLine(
+          packages ? ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"] : ["lib.sh", "lib-kubeadm.sh"],
+        ),
+      );
     }
   }
-  expect(LIBRARIES_LINE).toContain("../lib/lib.sh ../lib/lib-apt.sh ../lib/lib-kubeadm.sh");
+  expect(librariesLine(["lib.sh", "lib-kubeadm.sh"])).toBe(
+    "# ---- the shared libraries run here, in this order: ../lib/lib.sh ../lib/lib-kubeadm.sh ----",
+  );
 });
 
 test("a step file with lib/ is exactly the script the program runs on the node", () => {
@@ -142,9 +157,8 @@ test("a step file with lib/ is exactly the script the program runs on the node",
     const steps = rendered[stack]!.steps;
     expect(steps.length).toBeGreaterThan(10);
     for (const s of steps) {
-      expect(reassembleStep(read(stack, s.file), libraries())).toBe(s.create);
-      if (s.deleteFile)
-        expect(reassembleStep(read(stack, s.deleteFile), libraries())).toBe(s.delete);
+      expect(reassembleStep(read(stack, s.file), library)).toBe(s.create);
+      if (s.deleteFile) expect(reassembleStep(read(stack, s.deleteFile), library)).toBe(s.delete);
     }
   }
 });
@@ -302,7 +316,7 @@ test("every rendered script passes bash -n, and one of each kind, with lib/, pas
   const whole = fs.mkdtempSync(path.join(out, "whole-"));
   const wholeFiles = [...kinds].map(([kind, file]) => {
     const target = path.join(whole, kind);
-    fs.writeFileSync(target, reassembleStep(fs.readFileSync(file, "utf8"), libraries()));
+    fs.writeFileSync(target, reassembleStep(fs.readFileSync(file, "utf8"), library));
     return target;
   });
   expect(wholeFiles.length).toBeGreaterThanOrEqual(10);
