@@ -58,7 +58,7 @@ import { drillNamespaceRestore } from "./etcdDrill";
 import { expectNoDrift } from "./driftCheck";
 import { clusterLeftovers } from "./leftovers";
 import { kubeletVersions, probeWhile } from "./upgradeChecks";
-import { DEFAULTS } from "../../config/defaults";
+import { DEFAULTS, OPERATING_SYSTEMS, type OperatingSystem } from "../../config/defaults";
 import { awsCredentialsSource } from "./prerequisites";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -75,6 +75,20 @@ const FROM_VERSION = process.env.KUBEADM_AWS_E2E_FROM_VERSION ?? "1.33.0";
 const IMAGE = "registry.k8s.io/e2e-test-images/agnhost:2.53";
 /** Namespace of the check pods. */
 const NS = "e2e-checks";
+/**
+ * The nodes' OS (KUBEADM_AWS_E2E_OS, default the stack default), and what each Node's
+ * status.nodeInfo.osImage (the image's /etc/os-release PRETTY_NAME) starts with for it.
+ */
+const OS = (process.env.KUBEADM_AWS_E2E_OS ?? DEFAULTS.os) as OperatingSystem;
+const OS_IMAGE: Record<OperatingSystem, string> = {
+  "ubuntu-24.04": "Ubuntu 24.04",
+  "ubuntu-22.04": "Ubuntu 22.04",
+  "debian-12": "Debian GNU/Linux 12",
+  "rocky-9": "Rocky Linux 9",
+  "almalinux-9": "AlmaLinux 9",
+  "amazon-linux-2023": "Amazon Linux 2023",
+  "oracle-linux-9": "Oracle Linux Server 9",
+};
 const CONTROL_PLANE = { count: 1, instanceType: "t3.medium", rootVolumeSizeGiB: 30 };
 const WORKERS = { count: 2, instanceType: "t3.small", rootVolumeSizeGiB: 30 };
 
@@ -88,6 +102,9 @@ function skipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
     );
   }
   if (!onPath("kubectl")) missing.push("put kubectl on PATH");
+  if (!(OPERATING_SYSTEMS as readonly string[]).includes(OS)) {
+    missing.push(`set KUBEADM_AWS_E2E_OS to one of ${OPERATING_SYSTEMS.join(", ")} (not ${OS})`);
+  }
   if (missing.length === 0) return undefined;
   const last = missing.pop()!;
   const todo = missing.length > 0 ? `${missing.join(", ")} and ${last}` : last;
@@ -115,6 +132,7 @@ function stackConfig(
     "aws:region": { value: region },
     "kubeadm-aws:clusterName": { value: clusterName },
     "kubeadm-aws:kubernetesVersion": { value: kubernetesVersion },
+    "kubeadm-aws:os": { value: OS },
     "kubeadm-aws:controlPlane": { value: JSON.stringify(CONTROL_PLANE) },
     "kubeadm-aws:workers": {
       value: JSON.stringify({ ...WORKERS, count: workerCount, instanceType: workerType }),
@@ -369,6 +387,14 @@ describe("kubeadm-aws on real AWS (end-to-end)", () => {
         let nodes = await waitForReadyNodes(kubectl, expected);
         expect(namesOf(nodes)).toEqual(nodeNamesOf(outputs));
         expect(nodes.filter((n) => n.controlPlane)).toHaveLength(CONTROL_PLANE.count);
+        // Every node runs the OS the stack asked for (its image's PRETTY_NAME).
+        const osImages = await kubectl.run([
+          "get",
+          "nodes",
+          "-o",
+          'jsonpath={range .items[*]}{.status.nodeInfo.osImage}{"\\n"}{end}',
+        ]);
+        for (const image of osImages.trim().split("\n")) expect(image).toContain(OS_IMAGE[OS]);
 
         // 3. DNS and the pod network across workers.
         await checkDnsAndPodNetwork(kubectl, stackName);

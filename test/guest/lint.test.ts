@@ -16,7 +16,6 @@ import {
   joinInputs,
   CONTROL_PLANE_PORTS,
   prepareCriDockerdInputs,
-  prepareDnfInputs,
   SECRET_MARKERS,
 } from "./params";
 
@@ -40,7 +39,6 @@ const RENDERED: ReadonlyArray<readonly [string, string]> = [
       },
     }),
   ],
-  ["prepare (dnf)", steps.renderPrepare(prepareDnfInputs)],
   ["wait-ready (dnf)", steps.renderWaitReady({ timeoutSeconds: 900, packageManager: "dnf" })],
   [
     "bastion-tools (dnf)",
@@ -258,7 +256,7 @@ test("every step is rendered and linted", () => {
       .filter((n) => n.includes("(dnf"))
       .map((n) => n.split(" ")[0])
       .sort(),
-  ).toEqual(["bastion-tools", "prepare", "prepare", "upgrade-node", "wait-ready"]);
+  ).toEqual(["bastion-tools", "prepare", "upgrade-node", "wait-ready"]);
 });
 
 describe.each(RENDERED)("rendered %s", (name, script) => {

@@ -4,12 +4,13 @@
  * step with its review notes. A step file plus lib/ must be exactly what the program runs, pass
  * shellcheck, and hold no secret.
  */
-import { execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readScriptFile } from "../../render/script";
 import { PINNED } from "../../render/versions";
+import { shellcheck } from "../support/shellcheck";
 import { LIB_DIR, librariesLine, reassembleStep, SUMMARY_FILE } from "../../tools/renderLayout";
 import { RenderResult, renderPlan } from "../../tools/renderPlan";
 
@@ -289,20 +290,6 @@ describe("the summary", () => {
     expect(rendered.dev!.summary).toContain("## Warnings\n\n- none\n");
   });
 });
-
-/** Runs shellcheck on some files; resolves with its output, rejects with its findings. */
-function shellcheck(scripts: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("shellcheck", ["-s", "bash", ...scripts], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(output))));
-  });
-}
 
 test("every rendered script passes bash -n, and one of each kind, with lib/, passes shellcheck", async () => {
   const scripts = ["dev", "prod"].flatMap((s) => stepFiles(s).map((f) => path.join(out, s, f)));
