@@ -291,22 +291,25 @@ describe("the summary", () => {
   });
 });
 
-test("every rendered script passes bash -n, and one of each kind, with lib/, passes shellcheck", async () => {
+test("every rendered script passes bash -n, and the kinds with rich values, with lib/, pass shellcheck", async () => {
   const scripts = ["dev", "prod"].flatMap((s) => stepFiles(s).map((f) => path.join(out, s, f)));
   expect(scripts.length).toBeGreaterThan(40);
   for (const s of scripts) execFileSync("bash", ["-n", s]);
-  // Scripts of one kind differ only in their parameter values; linting one of each keeps this
-  // fast. prod (last) has every kind dev has, plus control-plane joins and Calico. A step file
+  // Every step kind is shellchecked in test/guest/lint.test.ts, rendered by the same
+  // render/steps.ts functions, so with the same parameter names; the program's own values differ.
+  // Here shellcheck takes the kinds whose values are documents or scripts (multi-line, quotes,
+  // `$`): kubeadm's configs, the CNI's manifests, the timers' jobs, the Helm values. A step file
   // runs with the libraries in place of its marker line: lint it that way, as one script.
+  const RICH = new Set(["init.sh", "join.sh", "cni.sh", "timers.sh", "cloud-controller.sh"]);
   const kinds = new Map<string, string>();
-  for (const s of scripts) kinds.set(path.basename(s), s);
+  for (const s of scripts) if (RICH.has(path.basename(s))) kinds.set(path.basename(s), s);
   const whole = fs.mkdtempSync(path.join(out, "whole-"));
   const wholeFiles = [...kinds].map(([kind, file]) => {
     const target = path.join(whole, kind);
     fs.writeFileSync(target, reassembleStep(fs.readFileSync(file, "utf8"), library));
     return target;
   });
-  expect(wholeFiles.length).toBeGreaterThanOrEqual(10);
+  expect(wholeFiles.length).toBe(RICH.size);
   // Two halves in parallel: shellcheck is single-threaded and the slowest part of this test.
   const half = Math.ceil(wholeFiles.length / 2);
   await Promise.all([shellcheck(wholeFiles.slice(0, half)), shellcheck(wholeFiles.slice(half))]);
