@@ -9,6 +9,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import type { PackageManager } from "../config/osFamily";
 import { quote } from "shell-quote";
 
 /**
@@ -77,8 +78,10 @@ export function readScriptFile(fileName: string): string {
 }
 
 /** The package library of each package manager: the same functions, for apt or for dnf. */
-export const PACKAGE_LIBRARIES = { apt: "lib-apt.sh", dnf: "lib-dnf.sh" } as const;
-export type PackageManagerName = keyof typeof PACKAGE_LIBRARIES;
+export const PACKAGE_LIBRARIES: Readonly<Record<PackageManager, string>> = {
+  apt: "lib-apt.sh",
+  dnf: "lib-dnf.sh",
+};
 
 /** Every library file in guest/ (the render writes them all to lib/). */
 export const LIBRARIES = ["lib.sh", "lib-apt.sh", "lib-dnf.sh", "lib-kubeadm.sh"] as const;
@@ -88,7 +91,7 @@ export const LIBRARIES = ["lib.sh", "lib-apt.sh", "lib-dnf.sh", "lib-kubeadm.sh"
  * comes first), the package library of its PACKAGE_MANAGER parameter if it has one (only the
  * steps that install packages do), lib-kubeadm.sh (Kubernetes).
  */
-export function librariesFor(packageManager?: PackageManagerName): string[] {
+export function librariesFor(packageManager?: PackageManager): string[] {
   return [
     "lib.sh",
     ...(packageManager ? [PACKAGE_LIBRARIES[packageManager]] : []),
@@ -97,14 +100,14 @@ export function librariesFor(packageManager?: PackageManagerName): string[] {
 }
 
 /** The libraries' text, as prepended to a step with that package manager (or none). */
-export function libraryText(packageManager?: PackageManagerName): string {
+export function libraryText(packageManager?: PackageManager): string {
   return librariesFor(packageManager)
     .map((file) => bodyOf(readScriptFile(file)))
     .join("\n");
 }
 
 /** A step's package manager, from its PACKAGE_MANAGER parameter (absent: none). */
-function packageManagerOf(params: ScriptParams): PackageManagerName | undefined {
+function packageManagerOf(params: ScriptParams): PackageManager | undefined {
   const value = params.PACKAGE_MANAGER;
   if (value === undefined) return undefined;
   if (value !== "apt" && value !== "dnf") {

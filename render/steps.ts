@@ -15,13 +15,15 @@
  * wait-ready, prepare and bastion-tools read nothing.
  */
 import type { CniName, ContainerRuntime, NodeRole } from "../config/clusterConfig";
+import type { PackageManager } from "../config/osFamily";
 import { renderJobScript, renderScript } from "./script";
 
 /**
- * The package manager of the nodes' OS family: it picks the package library a step runs with
- * (guest/lib-apt.sh or guest/lib-dnf.sh, render/script.ts). Steps that install nothing get none.
+ * The package manager of the nodes' OS family (config/osFamily.ts): it picks the package library
+ * a step runs with (guest/lib-apt.sh or guest/lib-dnf.sh, render/script.ts). Steps that install
+ * nothing get none.
  */
-export type PackageManager = "apt" | "dnf";
+export type { PackageManager };
 
 /**
  * What prepare does about SELinux and firewalld on a dnf (RHEL-family) node (ignored with apt):

@@ -13,7 +13,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { libraryText, type PackageManagerName } from "../../render/script";
+import type { PackageManager } from "../../config/osFamily";
+import { libraryText } from "../../render/script";
 
 export const DOUBLES_DIR = path.join(__dirname, "doubles");
 
@@ -333,7 +334,7 @@ export class Sandbox {
 export function libScript(
   snippet: string,
   step = "lib-test",
-  packages: PackageManagerName = "apt",
+  packages: PackageManager = "apt",
 ): string {
   return [
     "#!/usr/bin/env bash",
