@@ -245,3 +245,23 @@ sandboxTest(
     expect(r.stderr).toContain("kubeadm 1.34.2 is not in the v1.34 repository");
   },
 );
+
+sandboxTest("dnf is retried, then stops with its log and repositories", async (sb) => {
+  freshNode(sb, ROCKY_9);
+  sb.write(
+    "/var/log/dnf.log",
+    "2026-12-04T10:00:00+0000 DEBUG Curl error (6): Couldn't resolve host\n",
+  );
+  const r = await sb.run(renderPrepare(prepareDnfInputs), {
+    env: { ...PROVIDES, DOUBLE_DNF_FAILS: "3" },
+  });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain("Failed to download metadata for repo");
+  expect(r.stderr).toContain("dnf log (last 30 lines):");
+  expect(r.stderr).toContain("Couldn't resolve host");
+  expect(r.stderr).toContain("enabled repositories (dnf repolist):");
+  expect(r.stderr).toContain("failed three times (the diagnostics are above)");
+  expect(sb.calls().filter((c) => c.startsWith("dnf -y -q install conntrack-tools"))).toHaveLength(
+    3,
+  );
+});
