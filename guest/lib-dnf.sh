@@ -99,9 +99,10 @@ package_arch() {
 }
 
 # The packages every node needs besides Kubernetes' own: kubeadm's preflight checks for
-# conntrack, socat, ethtool and iptables (iptables-nft provides it on these releases); tar unpacks
-# release tarballs (minimal images may lack it).
-base_packages() { echo "ca-certificates curl conntrack-tools socat ethtool iptables tar"; }
+# conntrack, socat, ethtool, iptables (iptables-nft provides it on these releases) and tc (in
+# iproute-tc here, in iproute2 on Debian); tar unpacks release tarballs (minimal images may lack
+# it).
+base_packages() { echo "ca-certificates curl conntrack-tools socat ethtool iptables iproute-tc tar"; }
 
 # The container runtime's packages: Amazon Linux 2023 ships containerd and docker in its own
 # repositories (Docker's repository has no build for it); the RHEL rebuilds take containerd.io and

@@ -96,7 +96,7 @@ describe("prepare on Rocky Linux 9 with containerd: SELinux permissive, firewall
   test("installs what is missing, containerd.io, then the exact Kubernetes versions past the exclude", () => {
     const { firstCalls } = runs();
     expect(installs(firstCalls)).toEqual([
-      "conntrack-tools socat ethtool tar",
+      "conntrack-tools socat ethtool iproute-tc tar",
       "containerd.io",
       "--disableexcludes=kubernetes kubeadm-1.34.2-150500.1.1 kubelet-1.34.2-150500.1.1 kubectl-1.34.2-150500.1.1 cri-tools",
     ]);
