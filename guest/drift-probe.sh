@@ -71,6 +71,7 @@ cluster_facts() {
     [[ -z "$name" ]] || emit_line "node ${name} ${ready:-Unknown}"
   done <<<"$nodes"
   if answering_etcd_pod "" pod members; then
+    info "etcd members as ${pod} lists them"
     # Lines: ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER
     awk -F', ' 'NF >= 4 { print "member " ($3 == "" ? "(unstarted)" : $3) " " $4 }' <<<"$members" >&3
   else

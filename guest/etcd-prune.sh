@@ -78,6 +78,7 @@ main() {
   wait_for "$API_WAIT_SECONDS" "an API server at ${CONTROL_PLANE_IPS[*]}" -- reach_an_api_server ||
     fatal "no API server answers at ${CONTROL_PLANE_IPS[*]}: with every control plane down, etcd has no quorum to change; restore from a backup"
   server="$(reach_an_api_server)"
+  # shellcheck disable=SC2034 # kubectl_bounded (lib-kubeadm.sh) passes it to every kubectl call
   KUBECTL_SERVER_ARGS=(--server "https://${server}:6443" --tls-server-name "$API_ENDPOINT_HOST")
   info "using the API server at ${server}"
 

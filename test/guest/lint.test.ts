@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { renderScript, STEPS } from "../../render/script";
+import { GUEST_DIR, renderScript, STEPS } from "../../render/script";
 import * as steps from "../../render/steps";
 import { DOUBLES_DIR, hasProgram } from "./sandbox";
 import {
@@ -216,6 +216,12 @@ const DOUBLES = fs
   .map((entry) => path.join(DOUBLES_DIR, entry))
   .filter((file) => fs.statSync(file).isFile());
 
+/** The guest files as they are in guest/, each linted on its own as an editor's shellcheck does. */
+const GUEST_FILES = fs
+  .readdirSync(GUEST_DIR)
+  .filter((entry) => entry.endsWith(".sh"))
+  .map((entry) => path.join(GUEST_DIR, entry));
+
 let dir: string;
 const findings = new Map<string, Finding[]>();
 beforeAll(async () => {
@@ -225,7 +231,7 @@ beforeAll(async () => {
     fs.writeFileSync(file, script);
     return file;
   });
-  for (const file of [...files, ...DOUBLES]) {
+  for (const file of [...files, ...DOUBLES, ...GUEST_FILES]) {
     findings.set(file, []);
   }
   if (!hasProgram("shellcheck")) {
@@ -235,7 +241,7 @@ beforeAll(async () => {
   const half = Math.ceil(files.length / 2);
   const results = await Promise.all([
     shellcheck(files.slice(0, half)),
-    shellcheck([...files.slice(half), ...DOUBLES]),
+    shellcheck([...files.slice(half), ...DOUBLES, ...GUEST_FILES]),
   ]);
   for (const finding of results.flat()) {
     findings.get(finding.file)?.push(finding);
@@ -281,6 +287,16 @@ describe.each(RENDERED)("rendered %s", (name, script) => {
     }
     expect(script).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
   });
+});
+
+test("every guest file is shellcheck-clean on its own too, as an editor lints it", () => {
+  expect(GUEST_FILES.length).toBeGreaterThan(20);
+  const real = GUEST_FILES.flatMap((file) =>
+    (findings.get(file) ?? []).map(
+      (f) => `${path.basename(file)}:${f.line}: SC${f.code} (${f.level}) ${f.message}`,
+    ),
+  );
+  expect(real).toEqual([]);
 });
 
 test("the test doubles are shellcheck-clean too", () => {
