@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # lib-apt.sh: apt and dpkg for the guest steps on Debian-family nodes (Ubuntu, Debian), prepended
-# after lib.sh (whose logging, retry and wait_for it uses) to the steps that install packages
-# (their PACKAGE_MANAGER parameter is apt): waits for every apt/dpkg lock and apt's daily jobs,
-# bounded, before each apt-get or apt-mark call; installs only what is missing; adds the
+# after lib.sh and lib-packages.sh (whose logging, retries, waits and shared package checks it
+# uses) to the steps that install packages (their PACKAGE_MANAGER parameter is apt): waits for
+# every apt/dpkg lock and apt's daily jobs, bounded, before each apt-get or apt-mark call; installs only what is missing; adds the
 # pkgs.k8s.io repository and installs Kubernetes packages pinned and held (prepare and
 # upgrade-node on the nodes, bastion-tools on the bastion). lib-dnf.sh defines the same functions
 # for RHEL-family nodes, so a step calls them without knowing the family:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lib-dnf.sh: dnf and rpm for the guest steps on RHEL-family nodes (Rocky Linux 9, AlmaLinux 9,
-# Oracle Linux 9, Amazon Linux 2023), prepended after lib.sh in place of lib-apt.sh to the steps
-# that install packages (their PACKAGE_MANAGER parameter is dnf). It defines the same functions
+# Oracle Linux 9, Amazon Linux 2023), prepended after lib.sh and lib-packages.sh, in place of
+# lib-apt.sh, to the steps that install packages (their PACKAGE_MANAGER parameter is dnf). It defines the same functions
 # as lib-apt.sh, so a step calls them without knowing the family:
 #   wait_for_packages_idle, install_missing_packages, package_arch, configure_container_repo,
 #   runtime_packages, base_packages, configure_kubernetes_repo, install_kubernetes_packages,

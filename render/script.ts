@@ -84,19 +84,23 @@ export const PACKAGE_LIBRARIES: Readonly<Record<PackageManager, string>> = {
 };
 
 /** Every library file in guest/ (the render writes them all to lib/). */
-export const LIBRARIES = ["lib.sh", "lib-apt.sh", "lib-dnf.sh", "lib-kubeadm.sh"] as const;
+export const LIBRARIES = [
+  "lib.sh",
+  "lib-packages.sh",
+  "lib-apt.sh",
+  "lib-dnf.sh",
+  "lib-kubeadm.sh",
+] as const;
 
 /**
  * The libraries a step starts with, in order: lib.sh (core; it checks the environment, so it
- * comes first), the package library of its PACKAGE_MANAGER parameter if it has one (only the
- * steps that install packages do), lib-kubeadm.sh (Kubernetes).
+ * comes first), for a step with a PACKAGE_MANAGER parameter (only the steps that install
+ * packages have one) lib-packages.sh and that package manager's library, lib-kubeadm.sh
+ * (Kubernetes).
  */
 export function librariesFor(packageManager?: PackageManager): string[] {
-  return [
-    "lib.sh",
-    ...(packageManager ? [PACKAGE_LIBRARIES[packageManager]] : []),
-    "lib-kubeadm.sh",
-  ];
+  const packages = packageManager ? ["lib-packages.sh", PACKAGE_LIBRARIES[packageManager]] : [];
+  return ["lib.sh", ...packages, "lib-kubeadm.sh"];
 }
 
 /** The libraries' text, as prepended to a step with that package manager (or none). */

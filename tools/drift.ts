@@ -14,18 +14,13 @@
 import { createHash } from "crypto";
 import { parse as parseShell, quote } from "shell-quote";
 import { innerScript } from "./renderPlan";
-import type { NodeShell } from "./etcdRestore";
+import type { ClusterOutputs, NodeShell } from "./etcdRestore";
 import { renderScript, renderSecretBundle } from "../render/script";
 
 export interface DriftOutputs {
   readonly kubernetesVersion: string;
   readonly containerRuntime?: string;
-  readonly nodes: readonly {
-    readonly name: string;
-    readonly role: string;
-    readonly privateIp: string;
-    readonly nodeName: string;
-  }[];
+  readonly nodes: ClusterOutputs["nodes"];
   readonly bastionIp: string;
   /** The admin kubeconfig: the bastion's cluster facts read the API with it. */
   readonly kubeconfig: string;

@@ -30,7 +30,7 @@ const read = (stack: string, rel: string) => fs.readFileSync(path.join(out, stac
 const files = (stack: string) => rendered[stack]!.files;
 const stepFiles = (stack: string) =>
   files(stack).filter((f) => f.endsWith(".sh") && !f.startsWith(`${LIB_DIR}/`));
-const LIBS = ["lib.sh", "lib-apt.sh", "lib-dnf.sh", "lib-kubeadm.sh"];
+const LIBS = ["lib.sh", "lib-packages.sh", "lib-apt.sh", "lib-dnf.sh", "lib-kubeadm.sh"];
 const libraries = () => LIBS.map((f) => read("prod", `lib/${f}`));
 /** A lib/ file's text, as reassembleStep reads it. */
 const library = (file: string) => read("prod", `lib/${file}`);
@@ -119,7 +119,7 @@ test("the libraries are written once, without their shebang, and no step file ho
   for (const [i, file] of LIBS.entries()) {
     expect(libraries()[i]).toBe(readScriptFile(file).replace(/^#!.*\n/, ""));
   }
-  expect(files("prod").filter((f) => f.startsWith("lib/"))).toHaveLength(4);
+  expect(files("prod").filter((f) => f.startsWith("lib/"))).toHaveLength(5);
   // Every function the libraries define; a step may call them, never define them again.
   const definitions = libraries()
     .join("\n")
@@ -143,7 +143,9 @@ test("the libraries are written once, without their shebang, and no step file ho
         );
       expect(lines[0]).toBe(
         librariesLine(
-          packages ? ["lib.sh", "lib-apt.sh", "lib-kubeadm.sh"] : ["lib.sh", "lib-kubeadm.sh"],
+          packages
+            ? ["lib.sh", "lib-packages.sh", "lib-apt.sh", "lib-kubeadm.sh"]
+            : ["lib.sh", "lib-kubeadm.sh"],
         ),
       );
     }
